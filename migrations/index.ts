@@ -1,0 +1,4 @@
+import { CreateTenants1763780000000 } from './1763780000000-create-tenants.js';
+
+/** Every migration, in order. A new migration file is added here once and never edited after it lands. */
+export const migrations = [CreateTenants1763780000000];

@@ -1,0 +1,45 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClsModule } from 'nestjs-cls';
+import type { FastifyRequest } from 'fastify';
+import { RedisModule } from './common/redis/redis.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { createDatabaseOptions, DatabaseOverrides } from './database/database-options.js';
+import { HealthModule } from './modules/health/health.module.js';
+import { MetricsModule } from './modules/metrics/metrics.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  database?: DatabaseOverrides;
+  /** Additional modules mounted beside the product's own (used by tests to exercise the HTTP pipeline). */
+  extraModules?: Type[];
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, database, extraModules = [] }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ClsModule.forRoot({
+          global: true,
+          middleware: {
+            mount: true,
+            generateId: true,
+            // Fastify has already chosen the id (incoming X-Request-Id when sane, else a new UUID).
+            idGenerator: (req: FastifyRequest) => String(req.id),
+          },
+        }),
+        TypeOrmModule.forRootAsync({
+          useFactory: async () => ({ ...(await createDatabaseOptions(config, database)), autoLoadEntities: true }),
+        }),
+        RedisModule,
+        MetricsModule,
+        HealthModule,
+        ...extraModules,
+      ],
+    };
+  }
+}

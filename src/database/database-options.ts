@@ -1,0 +1,56 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { DataSourceOptions } from 'typeorm';
+import { migrations } from '../../migrations/index.js';
+import type { AppConfig } from '../config/app-config.js';
+import { pgliteDriver } from './pglite-pool.js';
+
+export interface DatabaseOverrides {
+  /** A PGlite data directory dump to start the embedded database from (tests clone a migrated template). */
+  embeddedSeed?: Blob;
+  /** Entities to register (the app auto-loads them from feature modules instead). */
+  entities?: DataSourceOptions['entities'];
+}
+
+/** Where the embedded database keeps its files, or undefined for in-memory. */
+export function embeddedDataPath(dataDir: string): string | undefined {
+  return dataDir === 'memory' ? undefined : resolve(dataDir, 'pglite');
+}
+
+export async function openEmbeddedDatabase(dataDir: string, seed?: Blob): Promise<PGlite> {
+  const path = embeddedDataPath(dataDir);
+  if (path) await mkdir(path, { recursive: true });
+  return PGlite.create(path, seed ? { loadDataDir: seed } : {});
+}
+
+const common = {
+  type: 'postgres',
+  synchronize: false,
+  migrations,
+  migrationsTransactionMode: 'each',
+  // An undefined or null value in a `where` must never silently match every row.
+  invalidWhereValuesBehavior: { null: 'throw', undefined: 'throw' },
+  // gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed on either engine.
+  uuidExtension: 'pgcrypto',
+  installExtensions: false,
+  logging: false,
+} as const;
+
+/**
+ * TypeORM options for the configured engine: PostgreSQL through `pg` when
+ * DATABASE_URL is set, otherwise PGlite (in-process PostgreSQL) under DATA_DIR.
+ */
+export async function createDatabaseOptions(
+  config: AppConfig,
+  overrides: DatabaseOverrides = {},
+): Promise<DataSourceOptions> {
+  const base = { ...common, migrationsRun: config.database.migrationsRun, entities: overrides.entities ?? [] };
+  if (config.database.url) {
+    return { ...base, url: config.database.url, poolSize: 10, applicationName: 'atrium' };
+  }
+  const db = await openEmbeddedDatabase(config.database.dataDir, overrides.embeddedSeed);
+  return { ...base, driver: pgliteDriver(db, () => db.close()), database: 'postgres' };
+}
+
+export const ENTITY_GLOB = join('src', '**', '*.entity.{js,ts}');

@@ -1,0 +1,46 @@
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsString, Max, MinLength, ValidateNested } from 'class-validator';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+class ProbeNested {
+  @IsBoolean()
+  flag: boolean;
+}
+
+class ProbeBody {
+  @IsString()
+  @MinLength(1)
+  name: string;
+
+  @IsInt()
+  @Max(10)
+  count: number;
+
+  @ValidateNested()
+  @Type(() => ProbeNested)
+  nested: ProbeNested;
+}
+
+/** Routes that exist only in tests, to drive the real HTTP pipeline (pipes, filters, hooks). */
+@Controller('probe')
+class ProbeController {
+  @Post('echo')
+  echo(@Body() body: ProbeBody) {
+    return { ...body, nestedIsInstance: body.nested instanceof ProbeNested };
+  }
+
+  @Get('boom')
+  boom(): never {
+    throw new Error('relation "users" does not exist at SELECT password_hash FROM users');
+  }
+
+  @Get('slow')
+  async slow() {
+    await sleep(300);
+    return { done: true };
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+export class ProbeModule {}

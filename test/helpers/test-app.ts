@@ -1,0 +1,65 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import Transport from 'winston-transport';
+import { createApp } from '../../src/app.factory.js';
+import type { AppModuleOptions } from '../../src/app.module.js';
+import { createNestLogger, createWinston } from '../../src/common/logging/logger.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { cloneTemplateDatabase, TestDatabase } from './test-database.js';
+
+/** Keeps every log entry in memory so tests can assert on what was (and was not) logged. */
+export class MemoryTransport extends Transport {
+  readonly entries: Record<string, unknown>[] = [];
+  override log(info: Record<string, unknown>, next: () => void): void {
+    this.entries.push(info);
+    next();
+  }
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: (options: InjectOptions) => Promise<LightMyRequestResponse>;
+  dataSource: DataSource;
+  logs: MemoryTransport;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real application on this file's own database: PGlite in memory by
+ * default, PostgreSQL when TEST_DATABASE_URL is set (cloned from the migrated template).
+ */
+export async function createTestApp(
+  env: Record<string, string | undefined> = {},
+  extraModules: AppModuleOptions['extraModules'] = [],
+): Promise<TestApp> {
+  const database = await cloneTemplateDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: 'memory',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    MIGRATIONS_RUN: 'false',
+    DATABASE_URL: database.url,
+    REDIS_URL: process.env.REDIS_URL,
+    ...env,
+  });
+  const logs = new MemoryTransport();
+  const logger = createNestLogger(createWinston(config, [logs]));
+  const app = await createApp({ config, logger, database: database.overrides, extraModules });
+  await app.init();
+  const fastify = app.getHttpAdapter().getInstance();
+  await fastify.ready();
+  return {
+    app,
+    http: (opts) => fastify.inject(opts),
+    dataSource: app.get(DataSource),
+    logs,
+    database,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
