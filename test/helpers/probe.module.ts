@@ -1,7 +1,19 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsString, Max, MinLength, ValidateNested } from 'class-validator';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A table the database tests create themselves. */
+@Entity('probe_counter')
+export class ProbeCounter {
+  @PrimaryColumn('int')
+  id: number;
+
+  @Column('int')
+  value: number;
+}
 
 class ProbeNested {
   @IsBoolean()
@@ -42,5 +54,5 @@ class ProbeController {
   }
 }
 
-@Module({ controllers: [ProbeController] })
+@Module({ imports: [TypeOrmModule.forFeature([ProbeCounter])], controllers: [ProbeController] })
 export class ProbeModule {}

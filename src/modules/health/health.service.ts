@@ -1,6 +1,13 @@
-import { Injectable } from '@nestjs/common';
-import { HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { RedisConnection } from '../../common/redis/redis.module.js';
+import { Injectable, ServiceUnavailableException } from "@nestjs/common";
+import {
+  HealthCheckService,
+  HealthCheckResult,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from "@nestjs/terminus";
+import { AppError, CommonErrorCode } from "../../common/errors/app-error.js";
+import { RedisConnection } from "../../common/redis/redis.module.js";
 
 const CHECK_TIMEOUT_MS = 1500;
 
@@ -18,15 +25,29 @@ export class HealthService {
   }
 
   ready() {
-    const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database').withTimeout(CHECK_TIMEOUT_MS)];
+    const checks: HealthIndicatorFunction[] = [
+      () => this.database.pingCheck("database").withTimeout(CHECK_TIMEOUT_MS),
+    ];
     if (this.redis.configured) {
       checks.push(() =>
         this.indicators
-          .check('redis')
+          .check("redis")
           .attempt(() => this.redis.ping())
           .withTimeout(CHECK_TIMEOUT_MS),
       );
     }
-    return this.checks.check(checks);
+    return this.checks.check(checks).catch((err: unknown) => {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      // Keep terminus' per-dependency details in the problem document.
+      const result = err.getResponse() as HealthCheckResult;
+      const down = Object.keys(result.error ?? {});
+      throw new AppError(
+        CommonErrorCode.SERVICE_UNAVAILABLE,
+        `Not ready: ${down.join(", ")} down.`,
+        {
+          details: result.details,
+        },
+      );
+    });
   }
 }

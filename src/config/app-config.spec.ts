@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigValidationError, loadConfig } from './app-config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigValidationError);
+    return (err as ConfigValidationError).problems;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      http: { port: 3000, host: '0.0.0.0', bodyLimitBytes: 1048576 },
+      database: { url: undefined, dataDir: './data', migrationsRun: true },
+      redis: { url: undefined },
+      log: { level: 'info', format: 'pretty' },
+    });
+  });
+
+  it('reads typed values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u@db:5432/atrium',
+      REDIS_URL: 'redis://cache:6379',
+      MIGRATIONS_RUN: 'false',
+      LOG_FORMAT: 'json',
+      BODY_LIMIT_BYTES: '2048',
+    });
+    expect(config.http.port).toBe(8080);
+    expect(config.database).toMatchObject({ url: 'postgres://u@db:5432/atrium', migrationsRun: false });
+    expect(config.redis.url).toBe('redis://cache:6379');
+    expect(config.log.format).toBe('json');
+    expect(config.http.bodyLimitBytes).toBe(2048);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      NODE_ENV: 'staging',
+      LOG_FORMAT: 'xml',
+      MIGRATIONS_RUN: 'maybe',
+      DATABASE_URL: 'mysql://x',
+      BODY_LIMIT_BYTES: '-1',
+    });
+    const names = problems.map((p) => p.split(':')[0]).sort();
+    expect(names).toEqual(['BODY_LIMIT_BYTES', 'DATABASE_URL', 'LOG_FORMAT', 'MIGRATIONS_RUN', 'NODE_ENV', 'PORT']);
+  });
+
+  it('requires a strong JWT_SECRET in production, and never echoes it', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: .*required when NODE_ENV=production/)]);
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short-secret' });
+    expect(problems).toEqual([expect.stringMatching(/^JWT_SECRET: .*at least 32/)]);
+    expect(problems.join()).not.toContain('short-secret');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).log.format).toBe('json');
+  });
+
+  it('treats empty optional values as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', REDIS_URL: ' ' }).database.url).toBeUndefined();
+  });
+});

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestApp, TestApp } from '../helpers/test-app.js';
+import { emptyDataSource } from '../helpers/test-database.js';
+import { ProbeCounter, ProbeModule } from '../helpers/probe.module.js';
+
+const engine = process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+
+describe(`database on ${engine}`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({}, [ProbeModule]);
+    await t.dataSource.query(`CREATE TABLE probe_counter (id int PRIMARY KEY, value int NOT NULL)`);
+    await t.dataSource.query(`INSERT INTO probe_counter (id, value) VALUES (1, 0)`);
+  });
+  afterAll(() => t.close());
+
+  it('runs 50 concurrent read-modify-write transactions without losing an update', async () => {
+    const increment = () =>
+      t.dataSource.transaction(async (manager) => {
+        const [row] = await manager.query(`SELECT value FROM probe_counter WHERE id = 1 FOR UPDATE`);
+        // Yield between the read and the write so that interleaving, if possible, would happen.
+        await sleep(Math.random() * 3);
+        await manager.query(`UPDATE probe_counter SET value = $1 WHERE id = 1`, [row.value + 1]);
+      });
+    await Promise.all(Array.from({ length: 50 }, increment));
+    const [row] = await t.dataSource.query(`SELECT value FROM probe_counter WHERE id = 1`);
+    expect(row.value).toBe(50);
+  });
+
+  it('rolls back a failed transaction and keeps serving others', async () => {
+    await expect(
+      t.dataSource.transaction(async (manager) => {
+        await manager.query(`UPDATE probe_counter SET value = -1 WHERE id = 1`);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    const [row] = await t.dataSource.query(`SELECT value FROM probe_counter WHERE id = 1`);
+    expect(row.value).toBe(50);
+  });
+
+  it('refuses undefined or null in a where clause instead of matching every row', async () => {
+    const counters = t.dataSource.getRepository(ProbeCounter);
+    await counters.insert([{ id: 2, value: 7 }, { id: 3, value: 7 }]);
+    const count = () => counters.count();
+    expect(await count()).toBe(3);
+    await expect(counters.findOne({ where: { id: undefined } })).rejects.toThrow(/undefined/i);
+    await expect(counters.find({ where: { value: null as unknown as number } })).rejects.toThrow(/null/i);
+    await expect(counters.delete({ id: undefined })).rejects.toThrow(/undefined/i);
+    await expect(counters.update({ id: undefined }, { value: 0 })).rejects.toThrow(/undefined/i);
+    expect(await count()).toBe(3);
+    expect(await counters.countBy({ value: 7 })).toBe(2);
+  });
+
+  it('generates UUID primary keys without extensions', async () => {
+    const [row] = await t.dataSource.query(`INSERT INTO tenants (name, slug) VALUES ('C', 'c') RETURNING id`);
+    expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const extensions = await t.dataSource.query(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'`);
+    expect(extensions).toEqual([]);
+  });
+});
+
+describe(`migrations on an empty ${engine} database`, () => {
+  it('run all the way up, all the way down, and up again', async () => {
+    const { dataSource, drop } = await emptyDataSource();
+    try {
+      const tables = async () =>
+        (await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map(
+          (r: { tablename: string }) => r.tablename,
+        );
+      expect(await tables()).toEqual([]);
+
+      const applied = await dataSource.runMigrations();
+      expect(applied.length).toBe(dataSource.migrations.length);
+      expect(await tables()).toEqual(expect.arrayContaining(['migrations', 'tenants']));
+      expect(await dataSource.showMigrations()).toBe(false);
+
+      for (let i = 0; i < applied.length; i++) await dataSource.undoLastMigration();
+      expect(await tables()).toEqual(['migrations']);
+      expect(await dataSource.query(`SELECT count(*)::int AS n FROM migrations`)).toEqual([{ n: 0 }]);
+
+      await dataSource.runMigrations();
+      expect(await dataSource.showMigrations()).toBe(false);
+    } finally {
+      await drop();
+    }
+  });
+});
