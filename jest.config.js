@@ -8,9 +8,12 @@ export default {
   transform: { '^.+\\.(ts|js)$': ['@swc/jest'] },
   // Jest's module loader cannot require() an ES module on Node < 24.9, so the ESM-only
   // packages that CommonJS dependencies require are compiled for it.
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie|color|color-convert|color-name|color-string)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(content-disposition|cookie|color|color-convert|color-name|color-string)/)',
+  ],
   globalSetup: '<rootDir>/test/helpers/global-setup.cjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.cjs',
   testTimeout: 30000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
 };

@@ -20,7 +20,7 @@ export function requestIdFrom(req: { headers: Record<string, string | string[] |
 }
 
 export interface CreateAppOptions extends AppModuleOptions {
-  logger: LoggerService;
+  logger: LoggerService | false;
 }
 
 /** Builds the configured application without listening; main.ts and the tests share it. */
@@ -63,6 +63,14 @@ function registerHttpHooks(app: NestFastifyApplication): void {
     reply.header('x-request-id', request.id);
   });
 
+  // While draining, tell keep-alive clients to disconnect so closing does not wait for their idle sockets.
+  let draining = false;
+  fastify.addHook('preClose', async () => {
+    draining = true;
+  });
+  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply) => {
+    if (draining) reply.header('connection', 'close');
+  });
 
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? '(unmatched)';

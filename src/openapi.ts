@@ -10,12 +10,22 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
   await SwaggerModule.loadPluginMetadata(async () => (await import('./metadata.js')).default);
   const options = new DocumentBuilder()
     .setTitle('Atrium API')
-    .setDescription('Multi-tenant backend for AI products: tenants, users, auth, API keys, knowledge bases, billing and generation.')
+    .setDescription(
+      'Multi-tenant backend for AI products: tenants, users, auth, API keys, knowledge bases, billing and generation.',
+    )
     .setVersion('1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' }, BEARER_AUTH)
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal or tenant API key' }, API_KEY_AUTH)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login' },
+      BEARER_AUTH,
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal or tenant API key' },
+      API_KEY_AUTH,
+    )
     .build();
-  return SwaggerModule.createDocument(app, options, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return SwaggerModule.createDocument(app, options, {
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+  });
 }
 
 export async function setupSwagger(app: INestApplication): Promise<void> {

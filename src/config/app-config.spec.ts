@@ -53,7 +53,9 @@ describe('loadConfig', () => {
   });
 
   it('requires a strong JWT_SECRET in production, and never echoes it', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: .*required when NODE_ENV=production/)]);
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: .*required when NODE_ENV=production/),
+    ]);
     const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short-secret' });
     expect(problems).toEqual([expect.stringMatching(/^JWT_SECRET: .*at least 32/)]);
     expect(problems.join()).not.toContain('short-secret');

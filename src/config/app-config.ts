@@ -139,7 +139,8 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
   if (errors.length > 0) {
     const problems = errors.map((e) => {
       const messages = Object.values(e.constraints ?? {});
-      const shown = e.property.includes('SECRET') || e.property.endsWith('_URL') ? '' : ` (got ${JSON.stringify(e.value)})`;
+      const shown =
+        e.property.includes('SECRET') || e.property.endsWith('_URL') ? '' : ` (got ${JSON.stringify(e.value)})`;
       return `${e.property}: ${messages.join('; ')}${shown}`;
     });
     throw new ConfigValidationError(problems);

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
@@ -24,7 +24,7 @@ export async function openEmbeddedDatabase(dataDir: string, seed?: Blob): Promis
   return PGlite.create(path, seed ? { loadDataDir: seed } : {});
 }
 
-const common = {
+export const baseDatabaseOptions = {
   type: 'postgres',
   synchronize: false,
   migrations,
@@ -45,12 +45,14 @@ export async function createDatabaseOptions(
   config: AppConfig,
   overrides: DatabaseOverrides = {},
 ): Promise<DataSourceOptions> {
-  const base = { ...common, migrationsRun: config.database.migrationsRun, entities: overrides.entities ?? [] };
+  const base = {
+    ...baseDatabaseOptions,
+    migrationsRun: config.database.migrationsRun,
+    entities: overrides.entities ?? [],
+  };
   if (config.database.url) {
     return { ...base, url: config.database.url, poolSize: 10, applicationName: 'atrium' };
   }
   const db = await openEmbeddedDatabase(config.database.dataDir, overrides.embeddedSeed);
   return { ...base, driver: pgliteDriver(db, () => db.close()), database: 'postgres' };
 }
-
-export const ENTITY_GLOB = join('src', '**', '*.entity.{js,ts}');

@@ -72,9 +72,12 @@ export class PglitePool extends EventEmitter {
     this.client = new PgliteClient(db);
   }
 
-  connect(callback?: (err: Error | null, client?: PgliteClient, release?: Release) => void): Promise<PgliteClient> | void {
+  connect(
+    callback?: (err: Error | null, client?: PgliteClient, release?: Release) => void,
+  ): Promise<PgliteClient> | void {
     const acquire = async (): Promise<[PgliteClient, Release]> => {
       if (this.ended) throw new Error('The embedded database is closed');
+      await this.db.waitReady;
       const unlock = await this.lock.acquire();
       let released = false;
       const release: Release = () => {

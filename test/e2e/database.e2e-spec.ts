@@ -41,7 +41,10 @@ describe(`database on ${engine}`, () => {
 
   it('refuses undefined or null in a where clause instead of matching every row', async () => {
     const counters = t.dataSource.getRepository(ProbeCounter);
-    await counters.insert([{ id: 2, value: 7 }, { id: 3, value: 7 }]);
+    await counters.insert([
+      { id: 2, value: 7 },
+      { id: 3, value: 7 },
+    ]);
     const count = () => counters.count();
     expect(await count()).toBe(3);
     await expect(counters.findOne({ where: { id: undefined } })).rejects.toThrow(/undefined/i);

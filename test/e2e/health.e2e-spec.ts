@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, TestApp } from '../helpers/test-app.js';
 
@@ -28,7 +29,9 @@ describe('health', () => {
     const res = await t.http({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.body).toMatch(/atrium_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/);
+    expect(res.body).toMatch(
+      /atrium_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/,
+    );
   });
 
   it('serves Swagger UI at /docs and the OpenAPI document at /docs-json', async () => {
@@ -43,6 +46,11 @@ describe('health', () => {
       'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
     });
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
+  });
+
+  it('serves exactly the committed openapi.json', async () => {
+    const doc = await t.http({ method: 'GET', url: '/docs-json' });
+    expect(doc.json()).toEqual(JSON.parse(readFileSync('openapi.json', 'utf8')));
   });
 });
 

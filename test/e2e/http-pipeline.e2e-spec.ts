@@ -22,7 +22,12 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
     const res = await t.http({ method: 'GET', url: '/api/v1/does-not-exist' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', type: expect.any(String), title: expect.any(String) });
+    expect(res.json()).toMatchObject({
+      status: 404,
+      code: 'NOT_FOUND',
+      type: expect.any(String),
+      title: expect.any(String),
+    });
   });
 
   it('keeps routes outside the /api/v1 prefix only for health, docs and metrics', async () => {
@@ -45,7 +50,11 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
   });
 
   it('never coerces the string "false" into a boolean or number', async () => {
-    const res = await t.http({ method: 'POST', url: '/api/v1/probe/echo', payload: { ...valid, nested: { flag: 'false' } } });
+    const res = await t.http({
+      method: 'POST',
+      url: '/api/v1/probe/echo',
+      payload: { ...valid, nested: { flag: 'false' } },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([{ field: 'nested.flag', messages: [expect.stringContaining('boolean')] }]);
   });
@@ -62,7 +71,11 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
   });
 
   it('answers a body over BODY_LIMIT_BYTES with 413', async () => {
-    const res = await t.http({ method: 'POST', url: '/api/v1/probe/echo', payload: { ...valid, name: 'x'.repeat(4096) } });
+    const res = await t.http({
+      method: 'POST',
+      url: '/api/v1/probe/echo',
+      payload: { ...valid, name: 'x'.repeat(4096) },
+    });
     expect(res.statusCode).toBe(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
@@ -91,7 +104,11 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
   });
 
   it('echoes a sane incoming X-Request-Id and uses it in every log line of the request', async () => {
-    const res = await t.http({ method: 'GET', url: '/api/v1/probe/boom', headers: { 'x-request-id': 'abc-123.trace:1' } });
+    const res = await t.http({
+      method: 'GET',
+      url: '/api/v1/probe/boom',
+      headers: { 'x-request-id': 'abc-123.trace:1' },
+    });
     expect(res.headers['x-request-id']).toBe('abc-123.trace:1');
     expect(res.json().requestId).toBe('abc-123.trace:1');
     const lines = t.logs.entries.filter((e) => e.requestId === 'abc-123.trace:1');
@@ -99,7 +116,11 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
   });
 
   it('replaces an insane X-Request-Id with a generated one', async () => {
-    const res = await t.http({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'bad id\twith <script>' } });
+    const res = await t.http({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'bad id\twith <script>' },
+    });
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -108,7 +129,12 @@ describe('HTTP pipeline: errors, request ids, access log', () => {
     const id = res.headers['x-request-id'];
     const access = t.logs.entries.filter((e) => e.requestId === id && e.context === 'HTTP');
     expect(access).toHaveLength(1);
-    expect(access[0]).toMatchObject({ method: 'GET', route: '/health/live', status: 200, durationMs: expect.any(Number) });
+    expect(access[0]).toMatchObject({
+      method: 'GET',
+      route: '/health/live',
+      status: 200,
+      durationMs: expect.any(Number),
+    });
   });
 
   it('never logs authorization headers, passwords, tokens or keys', async () => {

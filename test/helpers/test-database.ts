@@ -41,7 +41,8 @@ export interface TestDatabase {
 /** A fresh database for one test file, cloned from the migrated template. */
 export async function cloneTemplateDatabase(): Promise<TestDatabase> {
   const template = process.env[TEMPLATE_ENV];
-  if (!template) throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global setup builds the template)`);
+  if (!template)
+    throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global setup builds the template)`);
   const base = postgresUrl();
   if (base) {
     const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -86,7 +87,11 @@ export async function emptyDataSource(): Promise<EmptyDatabase> {
     };
   }
   const db = await PGlite.create();
-  const dataSource = await new DataSource({ ...common, driver: pgliteDriver(db, () => db.close()), database: 'postgres' }).initialize();
+  const dataSource = await new DataSource({
+    ...common,
+    driver: pgliteDriver(db, () => db.close()),
+    database: 'postgres',
+  }).initialize();
   return {
     dataSource,
     drop: async () => {

@@ -95,7 +95,8 @@ export function toProblem(exception: unknown): MappedProblem {
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    const code = codeForStatus[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : CommonErrorCode.BAD_REQUEST);
+    const code =
+      codeForStatus[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : CommonErrorCode.BAD_REQUEST);
     const unexpected = status >= 500 && status !== HttpStatus.SERVICE_UNAVAILABLE;
     const detail = unexpected ? GENERIC_500 : httpExceptionDetail(exception);
     return { problem: build(code, status, detail), unexpected };
@@ -103,7 +104,10 @@ export function toProblem(exception: unknown): MappedProblem {
   const err = (exception ?? {}) as FastifyLikeError;
   if (isFastifyError(err)) {
     const code = fastifyCodes[err.code];
-    return { problem: build(code, httpStatusOf(code), fastifyDetails[code] ?? err.message ?? title(code)), unexpected: false };
+    return {
+      problem: build(code, httpStatusOf(code), fastifyDetails[code] ?? err.message ?? title(code)),
+      unexpected: false,
+    };
   }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     const code = codeForStatus[err.statusCode] ?? CommonErrorCode.BAD_REQUEST;

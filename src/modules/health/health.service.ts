@@ -1,13 +1,13 @@
-import { Injectable, ServiceUnavailableException } from "@nestjs/common";
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheckService,
   HealthCheckResult,
   HealthIndicatorFunction,
   HealthIndicatorService,
   TypeOrmHealthIndicator,
-} from "@nestjs/terminus";
-import { AppError, CommonErrorCode } from "../../common/errors/app-error.js";
-import { RedisConnection } from "../../common/redis/redis.module.js";
+} from '@nestjs/terminus';
+import { AppError, CommonErrorCode } from '../../common/errors/app-error.js';
+import { RedisConnection } from '../../common/redis/redis.module.js';
 
 const CHECK_TIMEOUT_MS = 1500;
 
@@ -25,13 +25,11 @@ export class HealthService {
   }
 
   ready() {
-    const checks: HealthIndicatorFunction[] = [
-      () => this.database.pingCheck("database").withTimeout(CHECK_TIMEOUT_MS),
-    ];
+    const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database').withTimeout(CHECK_TIMEOUT_MS)];
     if (this.redis.configured) {
       checks.push(() =>
         this.indicators
-          .check("redis")
+          .check('redis')
           .attempt(() => this.redis.ping())
           .withTimeout(CHECK_TIMEOUT_MS),
       );
@@ -41,13 +39,9 @@ export class HealthService {
       // Keep terminus' per-dependency details in the problem document.
       const result = err.getResponse() as HealthCheckResult;
       const down = Object.keys(result.error ?? {});
-      throw new AppError(
-        CommonErrorCode.SERVICE_UNAVAILABLE,
-        `Not ready: ${down.join(", ")} down.`,
-        {
-          details: result.details,
-        },
-      );
+      throw new AppError(CommonErrorCode.SERVICE_UNAVAILABLE, `Not ready: ${down.join(', ')} down.`, {
+        details: result.details,
+      });
     });
   }
 }
