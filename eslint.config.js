@@ -9,9 +9,12 @@ export default tseslint.config(
   prettier,
   {
     languageOptions: {
+      // Lets consistent-type-imports keep value imports for types that decorator metadata reads (Nest DI).
+      parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true },
       globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', fetch: 'readonly' },
     },
     rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['error'] }],
     },

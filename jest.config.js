@@ -4,13 +4,14 @@ export default {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.(ts|js)$': ['@swc/jest'] },
-  // Jest's module loader cannot require() an ES module on Node < 24.9, so the ESM-only
-  // packages that CommonJS dependencies require are compiled for it.
-  transformIgnorePatterns: [
-    '/node_modules/(?!(content-disposition|cookie|color|color-convert|color-name|color-string)/)',
-  ],
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // CommonJS copies of ESM-only packages that CommonJS dependencies require (test/helpers/esm-compat.cjs).
+    '^(content-disposition|cookie)$': '<rootDir>/node_modules/.cache/atrium-jest/$1.cjs',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.jest.json' }],
+  },
   globalSetup: '<rootDir>/test/helpers/global-setup.cjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.cjs',
   testTimeout: 30000,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Logger, LoggerService, RequestMethod } from '@nestjs/common';
+import { Logger, type LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppModule, AppModuleOptions } from './app.module.js';
+import { AppModule, type AppModuleOptions } from './app.module.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { createValidationPipe } from './common/http/validation.pipe.js';
 import { MetricsService } from './modules/metrics/metrics.service.js';

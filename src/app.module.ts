@@ -1,11 +1,11 @@
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import type { FastifyRequest } from 'fastify';
 import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
-import { createDatabaseOptions, DatabaseOverrides } from './database/database-options.js';
+import { createDatabaseOptions, type DatabaseOverrides } from './database/database-options.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
 

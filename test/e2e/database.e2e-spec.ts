@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestApp, TestApp } from '../helpers/test-app.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { emptyDataSource } from '../helpers/test-database.js';
 import { ProbeCounter, ProbeModule } from '../helpers/probe.module.js';
 

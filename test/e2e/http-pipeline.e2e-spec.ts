@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestApp, TestApp } from '../helpers/test-app.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { ProbeModule } from '../helpers/probe.module.js';
 
 describe('HTTP pipeline: errors, request ids, access log', () => {

@@ -1,20 +1,11 @@
-// Jest runs global hooks through CommonJS, where the '.js' specifiers of our ESM
-// sources must resolve to their '.ts' files (test files get this from moduleNameMapper).
-const Module = require('node:module');
+// Gives the run an id; each Jest worker then migrates one template database for it
+// (see test/helpers/test-database.ts) and every test file clones that template.
+const { randomBytes } = require('node:crypto');
+const { dropTestDatabases } = require('./test-databases-cleanup.cjs');
+const { buildCommonJsCopies } = require('./esm-compat.cjs');
 
-module.exports = async function globalSetup(...args) {
-  const resolve = Module._resolveFilename;
-  Module._resolveFilename = function (request, ...rest) {
-    try {
-      return resolve.call(this, request, ...rest);
-    } catch (err) {
-      if (!/^\.{1,2}\/.*\.js$/.test(request)) throw err;
-      return resolve.call(this, request.replace(/\.js$/, '.ts'), ...rest);
-    }
-  };
-  try {
-    await require('./global-setup.ts').default(...args);
-  } finally {
-    Module._resolveFilename = resolve;
-  }
+module.exports = async function globalSetup() {
+  buildCommonJsCopies();
+  process.env.ATRIUM_TEST_RUN = randomBytes(4).toString('hex');
+  if (process.env.TEST_DATABASE_URL) await dropTestDatabases(process.env.TEST_DATABASE_URL);
 };

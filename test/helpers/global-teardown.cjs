@@ -1,20 +1,12 @@
-// Jest runs global hooks through CommonJS, where the '.js' specifiers of our ESM
-// sources must resolve to their '.ts' files (test files get this from moduleNameMapper).
-const Module = require('node:module');
+const { readdirSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { dropTestDatabases } = require('./test-databases-cleanup.cjs');
 
-module.exports = async function globalTeardown(...args) {
-  const resolve = Module._resolveFilename;
-  Module._resolveFilename = function (request, ...rest) {
-    try {
-      return resolve.call(this, request, ...rest);
-    } catch (err) {
-      if (!/^\.{1,2}\/.*\.js$/.test(request)) throw err;
-      return resolve.call(this, request.replace(/\.js$/, '.ts'), ...rest);
-    }
-  };
-  try {
-    await require('./global-teardown.ts').default(...args);
-  } finally {
-    Module._resolveFilename = resolve;
+module.exports = async function globalTeardown() {
+  const run = process.env.ATRIUM_TEST_RUN;
+  for (const file of readdirSync(tmpdir())) {
+    if (run && file.startsWith(`atrium-test-${run}-`)) rmSync(join(tmpdir(), file), { force: true });
   }
+  if (process.env.TEST_DATABASE_URL) await dropTestDatabases(process.env.TEST_DATABASE_URL);
 };

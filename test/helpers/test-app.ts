@@ -6,7 +6,7 @@ import { createApp } from '../../src/app.factory.js';
 import type { AppModuleOptions } from '../../src/app.module.js';
 import { createNestLogger, createWinston } from '../../src/common/logging/logger.js';
 import { loadConfig } from '../../src/config/app-config.js';
-import { cloneTemplateDatabase, TestDatabase } from './test-database.js';
+import { cloneTemplateDatabase, type TestDatabase } from './test-database.js';
 
 /** Keeps every log entry in memory so tests can assert on what was (and was not) logged. */
 export class MemoryTransport extends Transport {

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -7,10 +10,8 @@ import { migrations } from '../../migrations/index.js';
 import type { DatabaseOverrides } from '../../src/database/database-options.js';
 import { pgliteDriver } from '../../src/database/pglite-pool.js';
 
-/** Where global setup leaves the migrated template: a PGlite dump file, or a PostgreSQL database name. */
-export const TEMPLATE_ENV = 'ATRIUM_TEST_TEMPLATE';
+/** Every database a test run creates starts with this (global teardown drops them). */
 export const TEST_DB_PREFIX = 'atrium_test_';
-export const TEMPLATE_DB = 'atrium_test_template';
 
 export const postgresUrl = (): string | undefined => process.env.TEST_DATABASE_URL || undefined;
 
@@ -38,11 +39,45 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * The migrated template of this Jest worker, built by the first test file the
+ * worker runs: a PGlite data-directory dump, or a PostgreSQL template database.
+ * A worker runs one file at a time, so there is no race.
+ */
+async function workerTemplate(): Promise<string> {
+  const run = process.env.ATRIUM_TEST_RUN;
+  if (!run) throw new Error('ATRIUM_TEST_RUN is not set: run the tests through jest (npm test)');
+  const worker = process.env.JEST_WORKER_ID ?? '1';
+  const base = postgresUrl();
+  if (base) {
+    const name = `${TEST_DB_PREFIX}template_${run}_${worker}`;
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
+      if (rowCount) return name;
+    } finally {
+      await client.end();
+    }
+    await adminQuery(`CREATE DATABASE "${name}"`);
+    const ds = await new DataSource({ ...migrationOptions, url: withDatabase(base, name) }).initialize();
+    await ds.runMigrations();
+    await ds.destroy();
+    return name;
+  }
+  const file = join(tmpdir(), `atrium-test-${run}-${worker}.tar`);
+  if (existsSync(file)) return file;
+  const { dataSource, dump, drop } = await emptyDataSource();
+  await dataSource.runMigrations();
+  const tarball = await dump!();
+  await drop();
+  await writeFile(file, Buffer.from(await tarball.arrayBuffer()));
+  return file;
+}
+
 /** A fresh database for one test file, cloned from the migrated template. */
 export async function cloneTemplateDatabase(): Promise<TestDatabase> {
-  const template = process.env[TEMPLATE_ENV];
-  if (!template)
-    throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global setup builds the template)`);
+  const template = await workerTemplate();
   const base = postgresUrl();
   if (base) {
     const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -65,14 +100,16 @@ export interface EmptyDatabase {
   dump?: () => Promise<Blob>;
 }
 
+const migrationOptions = {
+  type: 'postgres' as const,
+  migrations,
+  migrationsTransactionMode: 'each' as const,
+  uuidExtension: 'pgcrypto' as const,
+  installExtensions: false,
+};
+
 export async function emptyDataSource(): Promise<EmptyDatabase> {
-  const common = {
-    type: 'postgres' as const,
-    migrations,
-    migrationsTransactionMode: 'each' as const,
-    uuidExtension: 'pgcrypto' as const,
-    installExtensions: false,
-  };
+  const common = migrationOptions;
   const base = postgresUrl();
   if (base) {
     const name = `${TEST_DB_PREFIX}empty_${process.pid}_${randomBytes(4).toString('hex')}`;

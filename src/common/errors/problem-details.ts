@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { AppError, CommonErrorCode, ErrorCode, httpStatusOf, ProblemExtensions } from './app-error.js';
+import { AppError, CommonErrorCode, type ErrorCode, httpStatusOf, type ProblemExtensions } from './app-error.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

@@ -1,5 +1,5 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { AppError, CommonErrorCode, FieldError } from '../errors/app-error.js';
+import { type ValidationError, ValidationPipe } from '@nestjs/common';
+import { AppError, CommonErrorCode, type FieldError } from '../errors/app-error.js';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {

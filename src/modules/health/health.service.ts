@@ -1,11 +1,11 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheckService,
-  HealthCheckResult,
-  HealthIndicatorFunction,
+  type HealthCheckResult,
+  type HealthIndicatorFunction,
   HealthIndicatorService,
-  TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
 import { AppError, CommonErrorCode } from '../../common/errors/app-error.js';
 import { RedisConnection } from '../../common/redis/redis.module.js';
 
@@ -15,7 +15,7 @@ const CHECK_TIMEOUT_MS = 1500;
 export class HealthService {
   constructor(
     private readonly checks: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly dataSource: DataSource,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisConnection,
   ) {}
@@ -25,7 +25,15 @@ export class HealthService {
   }
 
   ready() {
-    const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database').withTimeout(CHECK_TIMEOUT_MS)];
+    const checks: HealthIndicatorFunction[] = [
+      () =>
+        this.indicators
+          .check('database')
+          .attempt(async () => {
+            await this.dataSource.query('SELECT 1');
+          })
+          .withTimeout(CHECK_TIMEOUT_MS),
+    ];
     if (this.redis.configured) {
       checks.push(() =>
         this.indicators
