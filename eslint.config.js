@@ -11,7 +11,17 @@ export default tseslint.config(
     languageOptions: {
       // Lets consistent-type-imports keep value imports for types that decorator metadata reads (Nest DI).
       parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true },
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', fetch: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Blob: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],

@@ -19,7 +19,7 @@ if (mode !== 'generate' && mode !== 'check') {
 function generateMetadata(outputDir) {
   new PluginMetadataGenerator().generate({
     visitors: [
-      new ReadonlyVisitor({ introspectComments: true, classValidatorShim: true, pathToSource: join(root, 'src') }),
+      new ReadonlyVisitor({ introspectComments: true, classValidatorShim: false, pathToSource: join(root, 'src') }),
     ],
     outputDir,
     filename: 'metadata.ts',

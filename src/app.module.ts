@@ -6,8 +6,12 @@ import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { createDatabaseOptions, type DatabaseOverrides } from './database/database-options.js';
+import { ContextModule } from './common/context/context.module.js';
+import { AuthModule } from './modules/auth/auth.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
+import { TenantsModule } from './modules/tenants/tenants.module.js';
+import { UsersModule } from './modules/users/users.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -35,9 +39,13 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: async () => ({ ...(await createDatabaseOptions(config, database)), autoLoadEntities: true }),
         }),
+        ContextModule,
         RedisModule,
         MetricsModule,
         HealthModule,
+        AuthModule,
+        TenantsModule,
+        UsersModule,
         ...extraModules,
       ],
     };

@@ -1,11 +1,53 @@
 /* eslint-disable */
 export default async () => {
   const t = {
+    ['./modules/tenants/tenant.entity.js']: await import('./modules/tenants/tenant.entity.js'),
+    ['./modules/users/user.entity.js']: await import('./modules/users/user.entity.js'),
     ['./common/errors/problem-details.dto.js']: await import('./common/errors/problem-details.dto.js'),
+    ['./modules/users/dto/user.dto.js']: await import('./modules/users/dto/user.dto.js'),
+    ['./modules/tenants/dto/tenant.dto.js']: await import('./modules/tenants/dto/tenant.dto.js'),
+    ['./modules/auth/dto/auth.dto.js']: await import('./modules/auth/dto/auth.dto.js'),
   };
   return {
     '@nestjs/swagger': {
       models: [
+        [
+          import('./modules/tenants/tenant.entity.js'),
+          {
+            Tenant: {
+              id: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              slug: { required: true, type: () => String },
+              status: { required: true, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
+              statusReason: { required: true, type: () => String, nullable: true },
+              settings: { required: true, type: 'object', additionalProperties: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+              deletedAt: { required: true, type: () => Date, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./modules/users/user.entity.js'),
+          {
+            User: {
+              tenantId: { required: true, type: () => String },
+              id: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              passwordHash: { required: true, type: () => String, nullable: true },
+              role: { required: true, type: () => Object },
+              status: { required: true, enum: t['./modules/users/user.entity.js'].UserStatus },
+              emailVerifiedAt: { required: true, type: () => Date, nullable: true },
+              tokenVersion: { required: true, type: () => Number },
+              failedLogins: { required: true, type: () => Number },
+              lockedUntil: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+              deletedAt: { required: true, type: () => Date, nullable: true },
+            },
+          },
+        ],
         [
           import('./common/errors/problem-details.dto.js'),
           {
@@ -25,8 +67,231 @@ export default async () => {
             },
           },
         ],
+        [
+          import('./modules/users/dto/user.dto.js'),
+          {
+            UserDto: {
+              id: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+              status: { required: true, enum: t['./modules/users/user.entity.js'].UserStatus },
+              emailVerified: { required: true, type: () => Boolean },
+              createdAt: { required: true, type: () => String },
+              updatedAt: { required: true, type: () => String },
+            },
+            UserPageDto: {
+              items: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].UserDto] },
+              total: { required: true, type: () => Number },
+              limit: { required: true, type: () => Number },
+              offset: { required: true, type: () => Number },
+            },
+            PasswordField: { password: { required: true, type: () => String } },
+            CreateUserDto: {
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+            },
+            UpdateUserDto: {
+              name: { required: false, type: () => String },
+              role: { required: false, type: () => Object },
+              status: { required: false, enum: t['./modules/users/user.entity.js'].UserStatus },
+            },
+            TenantSelector: { tenantId: { required: false, type: () => String } },
+            ListUsersQuery: {
+              role: { required: false, type: () => Object },
+              status: { required: false, enum: t['./modules/users/user.entity.js'].UserStatus },
+              search: { required: false, type: () => String },
+              tenantId: { required: false, type: () => String },
+            },
+            DeleteUserQuery: { hard: { required: false, enum: ['true', 'false'] } },
+            UserPermissionsDto: {
+              role: { required: true, type: () => Object },
+              permissions: { required: true, type: () => [String] },
+            },
+          },
+        ],
+        [
+          import('./modules/tenants/dto/tenant.dto.js'),
+          {
+            TenantDto: {
+              id: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              slug: { required: true, type: () => String },
+              status: { required: true, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
+              statusReason: { required: true, type: () => String, nullable: true },
+              settings: { required: true, type: 'object', additionalProperties: true },
+              createdAt: { required: true, type: () => String },
+              updatedAt: { required: true, type: () => String },
+            },
+            TenantPageDto: {
+              items: { required: true, type: () => [t['./modules/tenants/dto/tenant.dto.js'].TenantDto] },
+              total: { required: true, type: () => Number },
+              limit: { required: true, type: () => Number },
+              offset: { required: true, type: () => Number },
+            },
+            FirstAdminDto: {
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              password: { required: true, type: () => String },
+            },
+            CreateTenantDto: {
+              name: { required: true, type: () => String },
+              slug: { required: false, type: () => String },
+              admin: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].FirstAdminDto },
+            },
+            UpdateTenantDto: {
+              name: { required: false, type: () => String },
+              slug: { required: false, type: () => String },
+              settings: { required: false, type: 'object', additionalProperties: true },
+            },
+            SuspendTenantDto: { reason: { required: true, type: () => String } },
+            ListTenantsQuery: {
+              status: { required: false, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
+              search: { required: false, type: () => String },
+            },
+            DeleteTenantQuery: { hard: { required: false, enum: ['true', 'false'] } },
+            CreatedTenantDto: {
+              tenant: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              adminId: { required: true, type: () => String },
+            },
+            RoleStatusCountDto: {
+              role: { required: true, type: () => String },
+              status: { required: true, type: () => String },
+              count: { required: true, type: () => Number },
+            },
+            TenantStatisticsDto: {
+              tenantId: { required: true, type: () => String },
+              totalUsers: { required: true, type: () => Number },
+              users: { required: true, type: () => [t['./modules/tenants/dto/tenant.dto.js'].RoleStatusCountDto] },
+            },
+          },
+        ],
+        [
+          import('./modules/auth/auth-session.entity.js'),
+          {
+            AuthSession: {
+              id: { required: true, type: () => String },
+              familyId: { required: true, type: () => String },
+              subjectKind: { required: true, enum: ['user', 'platform_admin'] },
+              subjectId: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String, nullable: true },
+              tokenHash: { required: true, type: () => String },
+              expiresAt: { required: true, type: () => Date },
+              usedAt: { required: true, type: () => Date, nullable: true },
+              revokedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./modules/auth/platform-admin.entity.js'),
+          {
+            PlatformAdmin: {
+              id: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              passwordHash: { required: true, type: () => String },
+              tokenVersion: { required: true, type: () => Number },
+              failedLogins: { required: true, type: () => Number },
+              lockedUntil: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./modules/auth/dto/auth.dto.js'),
+          {
+            RegisterDto: {
+              email: { required: true, type: () => String },
+              password: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              tenantName: { required: false, type: () => String },
+            },
+            LoginDto: {
+              email: { required: true, type: () => String },
+              password: { required: true, type: () => String },
+              tenant: { required: false, type: () => String },
+            },
+            RefreshDto: { refreshToken: { required: true, type: () => String } },
+            ChangePasswordDto: {
+              currentPassword: { required: true, type: () => String },
+              newPassword: { required: true, type: () => String },
+            },
+            TokensDto: {
+              accessToken: { required: true, type: () => String },
+              refreshToken: { required: true, type: () => String },
+              tokenType: { required: true, enum: ['Bearer'] },
+              expiresIn: { required: true, type: () => Number },
+            },
+            PrincipalUserDto: {
+              id: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              role: { required: true, type: () => String },
+            },
+            SignedInDto: { user: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].PrincipalUserDto } },
+            MeDto: {
+              kind: { required: true, type: () => String },
+              user: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].PrincipalUserDto },
+              tenant: {
+                required: true,
+                type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto,
+                nullable: true,
+              },
+              role: { required: true, type: () => String },
+              permissions: { required: true, type: () => [String] },
+            },
+          },
+        ],
       ],
       controllers: [
+        [
+          import('./modules/users/users.controller.js'),
+          {
+            UsersController: {
+              list: { type: t['./modules/users/dto/user.dto.js'].UserPageDto },
+              get: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              create: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              update: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              remove: {},
+              verify: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              permissions: { type: t['./modules/users/dto/user.dto.js'].UserPermissionsDto },
+            },
+          },
+        ],
+        [
+          import('./modules/tenants/tenants.controller.js'),
+          {
+            TenantsController: {
+              create: { type: t['./modules/tenants/dto/tenant.dto.js'].CreatedTenantDto },
+              list: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantPageDto },
+              current: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              get: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              update: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              remove: {},
+              suspend: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              reactivate: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
+              statistics: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantStatisticsDto },
+            },
+          },
+        ],
+        [
+          import('./modules/auth/auth.controller.js'),
+          {
+            AuthController: {
+              register: { type: t['./modules/auth/dto/auth.dto.js'].SignedInDto },
+              login: { type: t['./modules/auth/dto/auth.dto.js'].SignedInDto },
+              refresh: { type: t['./modules/auth/dto/auth.dto.js'].TokensDto },
+              logout: {},
+              logoutAll: {},
+              whoami: { type: t['./modules/auth/dto/auth.dto.js'].MeDto },
+              changePassword: { type: t['./modules/auth/dto/auth.dto.js'].TokensDto },
+            },
+          },
+        ],
         [
           import('./modules/health/health.controller.js'),
           { HealthController: { live: { type: Object }, ready: { type: Object } } },

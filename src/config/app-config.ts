@@ -1,12 +1,14 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
+  IsEmail,
   IsIn,
   IsInt,
   IsOptional,
   IsString,
   IsUrl,
   Max,
+  MaxLength,
   Min,
   MinLength,
   ValidateIf,
@@ -16,6 +18,7 @@ import {
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
+export const SIGNUP_MODES = ['open', 'closed'] as const;
 
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
@@ -92,6 +95,63 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(600_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  JWT_ACCESS_TTL_SECONDS = 900;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(300)
+  @Max(31_536_000)
+  JWT_REFRESH_TTL_SECONDS = 2_592_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(4)
+  @Max(15)
+  BCRYPT_COST = 12;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(SIGNUP_MODES)
+  SIGNUP_MODE?: (typeof SIGNUP_MODES)[number];
+
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.SUPER_ADMIN_PASSWORD !== undefined || env.SUPER_ADMIN_EMAIL !== undefined,
+  )
+  @IsEmail({}, { message: 'SUPER_ADMIN_EMAIL must be an e-mail address (set together with SUPER_ADMIN_PASSWORD)' })
+  SUPER_ADMIN_EMAIL?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.SUPER_ADMIN_EMAIL !== undefined || env.SUPER_ADMIN_PASSWORD !== undefined,
+  )
+  @IsString({ message: 'SUPER_ADMIN_PASSWORD is required with SUPER_ADMIN_EMAIL' })
+  @MinLength(8, { message: 'SUPER_ADMIN_PASSWORD must be at least 8 characters long' })
+  @MaxLength(128, { message: 'SUPER_ADMIN_PASSWORD must be at most 128 characters long' })
+  SUPER_ADMIN_PASSWORD?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  LOGIN_MAX_FAILURES = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  LOGIN_LOCKOUT_SECONDS = 60;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  LOGIN_RATE_LIMIT_PER_MINUTE = 30;
 }
 
 export interface AppConfig {
@@ -112,7 +172,18 @@ export interface AppConfig {
   };
   readonly redis: { readonly url?: string };
   readonly log: { readonly level: EnvironmentVariables['LOG_LEVEL']; readonly format: 'json' | 'pretty' };
-  readonly jwt: { readonly secret?: string };
+  readonly auth: {
+    /** Undefined outside production means a random per-process secret (tokens die with the process). */
+    readonly jwtSecret?: string;
+    readonly accessTtlSeconds: number;
+    readonly refreshTtlSeconds: number;
+    readonly bcryptCost: number;
+    readonly signupOpen: boolean;
+    readonly superAdmin?: { readonly email: string; readonly password: string };
+    readonly loginMaxFailures: number;
+    readonly loginLockoutSeconds: number;
+    readonly loginRateLimitPerMinute: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -130,7 +201,16 @@ const KNOWN_KEYS = Object.keys(new EnvironmentVariables());
  */
 export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
   const raw: Record<string, string> = {};
-  for (const key of [...KNOWN_KEYS, 'DATABASE_URL', 'REDIS_URL', 'LOG_FORMAT', 'JWT_SECRET']) {
+  const optional = [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'LOG_FORMAT',
+    'JWT_SECRET',
+    'SIGNUP_MODE',
+    'SUPER_ADMIN_EMAIL',
+    'SUPER_ADMIN_PASSWORD',
+  ];
+  for (const key of [...KNOWN_KEYS, ...optional]) {
     const value = source[key];
     if (value !== undefined) raw[key] = value;
   }
@@ -140,7 +220,9 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     const problems = errors.map((e) => {
       const messages = Object.values(e.constraints ?? {});
       const shown =
-        e.property.includes('SECRET') || e.property.endsWith('_URL') ? '' : ` (got ${JSON.stringify(e.value)})`;
+        e.property.includes('SECRET') || e.property.includes('PASSWORD') || e.property.endsWith('_URL')
+          ? ''
+          : ` (got ${JSON.stringify(e.value)})`;
       return `${e.property}: ${messages.join('; ')}${shown}`;
     });
     throw new ConfigValidationError(problems);
@@ -158,6 +240,19 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, migrationsRun: env.MIGRATIONS_RUN },
     redis: { url: env.REDIS_URL },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT ?? (isProduction ? 'json' : 'pretty') },
-    jwt: { secret: env.JWT_SECRET },
+    auth: {
+      jwtSecret: env.JWT_SECRET,
+      accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
+      refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
+      bcryptCost: env.BCRYPT_COST,
+      signupOpen: (env.SIGNUP_MODE ?? (isProduction ? 'closed' : 'open')) === 'open',
+      superAdmin:
+        env.SUPER_ADMIN_EMAIL && env.SUPER_ADMIN_PASSWORD
+          ? { email: env.SUPER_ADMIN_EMAIL, password: env.SUPER_ADMIN_PASSWORD }
+          : undefined,
+      loginMaxFailures: env.LOGIN_MAX_FAILURES,
+      loginLockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
+      loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+    },
   });
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Public } from '../../src/common/auth/auth.decorators.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsString, Max, MinLength, ValidateNested } from 'class-validator';
@@ -35,6 +36,7 @@ class ProbeBody {
 }
 
 /** Routes that exist only in tests, to drive the real HTTP pipeline (pipes, filters, hooks). */
+@Public()
 @Controller('probe')
 class ProbeController {
   @Post('echo')

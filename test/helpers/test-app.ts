@@ -8,6 +8,9 @@ import { createNestLogger, createWinston } from '../../src/common/logging/logger
 import { loadConfig } from '../../src/config/app-config.js';
 import { cloneTemplateDatabase, type TestDatabase } from './test-database.js';
 
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
+export const SUPER_ADMIN = { email: 'root@atrium.test', password: 'super-admin-test-password' };
+
 /** Keeps every log entry in memory so tests can assert on what was (and was not) logged. */
 export class MemoryTransport extends Transport {
   readonly entries: Record<string, unknown>[] = [];
@@ -41,6 +44,11 @@ export async function createTestApp(
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     MIGRATIONS_RUN: 'false',
+    BCRYPT_COST: '4',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+    JWT_SECRET: TEST_JWT_SECRET,
+    SUPER_ADMIN_EMAIL: SUPER_ADMIN.email,
+    SUPER_ADMIN_PASSWORD: SUPER_ADMIN.password,
     DATABASE_URL: database.url,
     REDIS_URL: process.env.REDIS_URL,
     ...env,

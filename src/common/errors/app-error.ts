@@ -17,8 +17,6 @@ export enum CommonErrorCode {
   INTERNAL_ERROR = 'INTERNAL_ERROR',
 }
 
-export type ErrorCode = CommonErrorCode;
-
 export interface FieldError {
   /** Dotted path of the offending field, e.g. `address.city` or `items.0.name`. */
   field: string;
@@ -32,22 +30,29 @@ export interface ProblemExtensions {
 }
 
 /**
- * An expected failure with a stable machine-readable code. The global filter
- * turns it into problem details; the HTTP status comes from the code alone.
+ * An expected failure with a stable machine-readable code. Each module has a
+ * subclass with its own code enum and one exhaustive switch from code to HTTP
+ * status; the global filter writes it as problem details.
  */
-export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
+export abstract class AppError extends Error {
+  protected constructor(
+    readonly code: string,
+    readonly status: number,
     detail: string,
     readonly extensions: ProblemExtensions = {},
   ) {
     super(detail);
-    this.name = 'AppError';
+    this.name = new.target.name;
   }
 }
 
-/** The one place an error code becomes an HTTP status. */
-export function httpStatusOf(code: ErrorCode): number {
+export class CommonError extends AppError {
+  constructor(code: CommonErrorCode, detail: string, extensions: ProblemExtensions = {}) {
+    super(code, httpStatusOf(code), detail, extensions);
+  }
+}
+
+export function httpStatusOf(code: CommonErrorCode): number {
   switch (code) {
     case CommonErrorCode.BAD_REQUEST:
     case CommonErrorCode.VALIDATION_FAILED:

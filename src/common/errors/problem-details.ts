@@ -1,5 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { AppError, CommonErrorCode, type ErrorCode, httpStatusOf, type ProblemExtensions } from './app-error.js';
+import { AppError, CommonErrorCode, httpStatusOf, type ProblemExtensions } from './app-error.js';
+
+type ErrorCode = CommonErrorCode;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -59,7 +61,7 @@ export function problemType(code: string): string {
   return `urn:atrium:problem:${code.toLowerCase().replaceAll('_', '-')}`;
 }
 
-function build(code: ErrorCode, status: number, detail: string, extensions: ProblemExtensions = {}) {
+function build(code: string, status: number, detail: string, extensions: ProblemExtensions = {}) {
   return { ...extensions, type: problemType(code), title: title(code), status, detail, code };
 }
 
@@ -89,7 +91,7 @@ export function toProblem(exception: unknown): MappedProblem {
   if (exception instanceof HttpException && isFastifyError(exception.cause)) return toProblem(exception.cause);
   if (exception instanceof AppError) {
     return {
-      problem: build(exception.code, httpStatusOf(exception.code), exception.message, exception.extensions),
+      problem: build(exception.code, exception.status, exception.message, exception.extensions),
       unexpected: false,
     };
   }
@@ -100,6 +102,13 @@ export function toProblem(exception: unknown): MappedProblem {
     const unexpected = status >= 500 && status !== HttpStatus.SERVICE_UNAVAILABLE;
     const detail = unexpected ? GENERIC_500 : httpExceptionDetail(exception);
     return { problem: build(code, status, detail), unexpected };
+  }
+  // A unique constraint that a concurrent request won first: the same answer as the service's own check.
+  if ((exception as { driverError?: { code?: string } } | undefined)?.driverError?.code === '23505') {
+    return {
+      problem: build(CommonErrorCode.CONFLICT, 409, 'A resource with these values already exists.'),
+      unexpected: false,
+    };
   }
   const err = (exception ?? {}) as FastifyLikeError;
   if (isFastifyError(err)) {

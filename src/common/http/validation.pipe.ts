@@ -1,5 +1,5 @@
 import { type ValidationError, ValidationPipe } from '@nestjs/common';
-import { AppError, CommonErrorCode, type FieldError } from '../errors/app-error.js';
+import { CommonError, CommonErrorCode, type FieldError } from '../errors/app-error.js';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -20,7 +20,7 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const fieldErrors = flatten(errors);
       const detail = `Validation failed for ${fieldErrors.map((e) => e.field).join(', ')}.`;
-      return new AppError(CommonErrorCode.VALIDATION_FAILED, detail, { errors: fieldErrors });
+      return new CommonError(CommonErrorCode.VALIDATION_FAILED, detail, { errors: fieldErrors });
     },
   });
 }

@@ -8,6 +8,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
+import { Public } from '../../common/auth/auth.decorators.js';
 import { ProblemDetailsDto } from '../../common/errors/problem-details.dto.js';
 import { HealthService } from './health.service.js';
 
@@ -23,6 +24,7 @@ const checkResultSchema = {
 
 @ApiTags('health')
 @ApiExtraModels(ProblemDetailsDto)
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

@@ -6,7 +6,7 @@ import {
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
-import { AppError, CommonErrorCode } from '../../common/errors/app-error.js';
+import { CommonError, CommonErrorCode } from '../../common/errors/app-error.js';
 import { RedisConnection } from '../../common/redis/redis.module.js';
 
 const CHECK_TIMEOUT_MS = 1500;
@@ -47,7 +47,7 @@ export class HealthService {
       // Keep terminus' per-dependency details in the problem document.
       const result = err.getResponse() as HealthCheckResult;
       const down = Object.keys(result.error ?? {});
-      throw new AppError(CommonErrorCode.SERVICE_UNAVAILABLE, `Not ready: ${down.join(', ')} down.`, {
+      throw new CommonError(CommonErrorCode.SERVICE_UNAVAILABLE, `Not ready: ${down.join(', ')} down.`, {
         details: result.details,
       });
     });

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { Permission, Role } from '../auth/permissions.js';
+import { CommonError, CommonErrorCode } from '../errors/app-error.js';
+
+/** Who is making the request, set once by the authentication guard. */
+export interface Principal {
+  kind: 'user' | 'platform_admin';
+  /** Undefined only for platform (super) admins acting outside a tenant. */
+  tenantId?: string;
+  userId: string;
+  role: Role;
+  permissions: ReadonlySet<Permission>;
+}
+
+const PRINCIPAL = 'principal';
+const TENANT = 'tenantId';
+
+/**
+ * The request's principal and tenant, kept in AsyncLocalStorage. Getters fail
+ * closed: reading the tenant where none is set throws instead of returning undefined.
+ */
+@Injectable()
+export class RequestContext {
+  constructor(private readonly cls: ClsService) {}
+
+  setPrincipal(principal: Principal): void {
+    this.cls.set(PRINCIPAL, principal);
+    if (principal.tenantId) this.cls.set(TENANT, principal.tenantId);
+  }
+
+  get principal(): Principal {
+    const principal = this.cls.isActive() ? this.cls.get<Principal>(PRINCIPAL) : undefined;
+    if (!principal) throw new CommonError(CommonErrorCode.UNAUTHORIZED, 'Authentication is required.');
+    return principal;
+  }
+
+  get hasPrincipal(): boolean {
+    return this.cls.isActive() && this.cls.get(PRINCIPAL) !== undefined;
+  }
+
+  /** The tenant every tenant-owned query is scoped to. Throws when no tenant is set. */
+  get tenantId(): string {
+    const tenantId = this.cls.isActive() ? this.cls.get<string>(TENANT) : undefined;
+    if (!tenantId) throw new Error('No tenant in the request context: tenant-owned data cannot be reached');
+    return tenantId;
+  }
+
+  /** Runs `fn` with the tenant set explicitly (super-admin routes, background jobs). */
+  runInTenant<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+    return this.cls.run({ ifNested: 'inherit' }, () => {
+      this.cls.set(TENANT, tenantId);
+      return fn();
+    });
+  }
+}

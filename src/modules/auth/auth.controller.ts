@@ -1,0 +1,91 @@
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Authenticated, Public } from '../../common/auth/auth.decorators.js';
+import { AuthService } from './auth.service.js';
+import { MeService } from './me.service.js';
+import { ChangePasswordDto, LoginDto, MeDto, RefreshDto, RegisterDto, SignedInDto, TokensDto } from './dto/auth.dto.js';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly me: MeService,
+  ) {}
+
+  @Post('register')
+  @Public()
+  @ApiOperation({ summary: 'Sign up: creates a tenant with the caller as its tenant admin (when sign-up is open)' })
+  @ApiCreatedResponse({ type: SignedInDto })
+  @ApiConflictResponse({ description: 'The e-mail exists in that tenant' })
+  async register(@Body() body: RegisterDto): Promise<SignedInDto> {
+    return this.me.signedIn(await this.auth.register(body));
+  }
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sign in with e-mail and password (and the tenant slug when the e-mail is in several tenants)',
+  })
+  @ApiOkResponse({ type: SignedInDto })
+  @ApiUnauthorizedResponse({ description: 'Wrong e-mail, password or tenant, or the account is locked (same answer)' })
+  @ApiTooManyRequestsResponse({ description: 'Too many attempts from this address' })
+  async login(@Body() body: LoginDto, @Ip() ip: string): Promise<SignedInDto> {
+    return this.me.signedIn(await this.auth.login({ ...body, ip }));
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Exchange a refresh token for new tokens; each refresh token works once' })
+  @ApiOkResponse({ type: TokensDto })
+  @ApiUnauthorizedResponse({ description: 'Invalid, expired or reused (the whole sign-in is then revoked)' })
+  refresh(@Body() body: RefreshDto): Promise<TokensDto> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: 'Sign out: revokes the sign-in the refresh token belongs to' })
+  @ApiNoContentResponse({ description: 'Signed out' })
+  async logout(@Body() body: RefreshDto): Promise<void> {
+    await this.auth.logout(body.refreshToken);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: "Sign out everywhere: revokes every one of the caller's tokens" })
+  @ApiNoContentResponse({ description: 'Signed out everywhere' })
+  async logoutAll(): Promise<void> {
+    await this.auth.logoutAll();
+  }
+
+  @Get('me')
+  @Authenticated()
+  @ApiOperation({ summary: 'The caller: user, tenant, role and permissions' })
+  @ApiOkResponse({ type: MeDto })
+  whoami(): Promise<MeDto> {
+    return this.me.describe();
+  }
+
+  @Post('change-password')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOperation({ summary: "Change the caller's password; every other session is signed out" })
+  @ApiOkResponse({ type: TokensDto, description: 'A fresh sign-in for this client' })
+  changePassword(@Body() body: ChangePasswordDto): Promise<TokensDto> {
+    return this.auth.changePassword(body.currentPassword, body.newPassword);
+  }
+}

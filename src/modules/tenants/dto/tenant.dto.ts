@@ -1,0 +1,161 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { PageQuery } from '../../../common/http/pagination.js';
+import { type Tenant, TenantStatus } from '../tenant.entity.js';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export class TenantDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() slug: string;
+  @ApiProperty({ enum: TenantStatus }) status: TenantStatus;
+  @ApiPropertyOptional({ nullable: true, type: String }) statusReason: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) settings: Record<string, unknown>;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+
+  static from(tenant: Tenant): TenantDto {
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      slug: tenant.slug,
+      status: tenant.status,
+      statusReason: tenant.statusReason,
+      settings: tenant.settings,
+      createdAt: tenant.createdAt.toISOString(),
+      updatedAt: tenant.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class TenantPageDto {
+  @ApiProperty({ type: [TenantDto] }) items: TenantDto[];
+  @ApiProperty() total: number;
+  @ApiProperty() limit: number;
+  @ApiProperty() offset: number;
+}
+
+export class FirstAdminDto {
+  @ApiProperty({ example: 'owner@example.com' })
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ example: 'Grace Hopper' })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ minLength: 8, maxLength: 128 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  password: string;
+}
+
+export class CreateTenantDto {
+  @ApiProperty({ example: 'Acme Stories' })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({
+    example: 'acme',
+    description: 'Lower-case letters, digits and dashes; derived from the name when omitted',
+  })
+  @IsOptional()
+  @Matches(SLUG, { message: 'slug must be lower-case letters, digits and inner dashes (at most 63)' })
+  slug?: string;
+
+  @ApiProperty({ type: FirstAdminDto })
+  @ValidateNested()
+  @Type(() => FirstAdminDto)
+  admin: FirstAdminDto;
+}
+
+export class UpdateTenantDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'Super admins only' })
+  @IsOptional()
+  @Matches(SLUG, { message: 'slug must be lower-case letters, digits and inner dashes (at most 63)' })
+  slug?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  settings?: Record<string, unknown>;
+}
+
+export class SuspendTenantDto {
+  @ApiProperty({ example: 'Payment overdue' })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason: string;
+}
+
+export class ListTenantsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: TenantStatus })
+  @IsOptional()
+  @IsIn(Object.values(TenantStatus))
+  status?: TenantStatus;
+
+  @ApiPropertyOptional({ description: 'Matches name or slug' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+}
+
+export class DeleteTenantQuery {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'Purge the tenant and all its rows instead of the default soft delete',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  hard?: 'true' | 'false';
+}
+
+export class CreatedTenantDto {
+  @ApiProperty({ type: TenantDto }) tenant: TenantDto;
+  @ApiProperty({ description: 'The first tenant admin' }) adminId: string;
+}
+
+export class RoleStatusCountDto {
+  @ApiProperty() role: string;
+  @ApiProperty() status: string;
+  @ApiProperty() count: number;
+}
+
+export class TenantStatisticsDto {
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty() totalUsers: number;
+  @ApiProperty({ type: [RoleStatusCountDto] }) users: RoleStatusCountDto[];
+}

@@ -1,0 +1,139 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../common/auth/permissions.js';
+import { PageQuery } from '../../../common/http/pagination.js';
+import { type User, UserStatus } from '../user.entity.js';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class UserDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty() email: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: TENANT_ROLES }) role: TenantRole;
+  @ApiProperty({ enum: UserStatus }) status: UserStatus;
+  @ApiProperty() emailVerified: boolean;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+
+  /** Explicit mapping: hashes, token versions and lockout state never leave the service. */
+  static from(user: User): UserDto {
+    return {
+      id: user.id,
+      tenantId: user.tenantId,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      status: user.status,
+      emailVerified: user.emailVerifiedAt !== null,
+      createdAt: user.createdAt.toISOString(),
+      updatedAt: user.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class UserPageDto {
+  @ApiProperty({ type: [UserDto] }) items: UserDto[];
+  @ApiProperty() total: number;
+  @ApiProperty() limit: number;
+  @ApiProperty() offset: number;
+}
+
+export class PasswordField {
+  @ApiProperty({
+    minLength: 8,
+    maxLength: 128,
+    description: 'At least 8 and at most 128 characters; common passwords are refused',
+  })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  password: string;
+}
+
+export class CreateUserDto extends PasswordField {
+  @ApiProperty({ example: 'ada@example.com' })
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ enum: TENANT_ROLES })
+  @IsIn(TENANT_ROLES)
+  role: TenantRole;
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ enum: TENANT_ROLES, description: 'Admins only' })
+  @IsOptional()
+  @IsIn(TENANT_ROLES)
+  role?: TenantRole;
+
+  @ApiPropertyOptional({ enum: UserStatus, description: 'Admins only' })
+  @IsOptional()
+  @IsIn(Object.values(UserStatus))
+  status?: UserStatus;
+}
+
+export class TenantSelector {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Super admins only: the tenant to act in' })
+  @IsOptional()
+  @IsUUID()
+  tenantId?: string;
+}
+
+export class ListUsersQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: TENANT_ROLES })
+  @IsOptional()
+  @IsIn(TENANT_ROLES)
+  role?: TenantRole;
+
+  @ApiPropertyOptional({ enum: UserStatus })
+  @IsOptional()
+  @IsIn(Object.values(UserStatus))
+  status?: UserStatus;
+
+  @ApiPropertyOptional({ description: 'Matches e-mail or name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Super admins only: the tenant to list' })
+  @IsOptional()
+  @IsUUID()
+  tenantId?: string;
+}
+
+export class DeleteUserQuery extends TenantSelector {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Purge the row instead of the default soft delete' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  hard?: 'true' | 'false';
+}
+
+export class UserPermissionsDto {
+  @ApiProperty({ enum: TENANT_ROLES }) role: TenantRole;
+  @ApiProperty({ type: [String] }) permissions: string[];
+
+  static of(user: User): UserPermissionsDto {
+    return { role: user.role, permissions: [...permissionsOf(user.role as unknown as Role)] };
+  }
+}

@@ -1,0 +1,101 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Authenticated } from '../../common/auth/auth.decorators.js';
+import { Permission } from '../../common/auth/permissions.js';
+import { TenantScope } from '../tenants/tenant-scope.service.js';
+import {
+  CreateUserDto,
+  DeleteUserQuery,
+  ListUsersQuery,
+  TenantSelector,
+  UpdateUserDto,
+  UserDto,
+  UserPageDto,
+  UserPermissionsDto,
+} from './dto/user.dto.js';
+import { UsersService } from './users.service.js';
+
+const id = new ParseUUIDPipe({ version: '4' });
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly scope: TenantScope,
+  ) {}
+
+  @Get()
+  @Authenticated({ permission: Permission.USERS_READ })
+  @ApiOperation({ summary: "List the tenant's users (filter by role, status, search; paginated)" })
+  @ApiOkResponse({ type: UserPageDto })
+  list(@Query() query: ListUsersQuery): Promise<UserPageDto> {
+    return this.scope.run(query.tenantId, () => this.users.list(query));
+  }
+
+  @Get(':id')
+  @Authenticated()
+  @ApiOperation({ summary: 'A user: admins see anyone in the tenant, others only themselves' })
+  @ApiOkResponse({ type: UserDto })
+  @ApiNotFoundResponse({ description: 'No such user in this tenant' })
+  get(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserDto> {
+    return this.scope.run(query.tenantId, () => this.users.get(userId));
+  }
+
+  @Post()
+  @Authenticated({ permission: Permission.USERS_WRITE })
+  @ApiOperation({ summary: 'Create a user in the tenant with a password' })
+  @ApiCreatedResponse({ type: UserDto })
+  @ApiConflictResponse({ description: 'The e-mail exists in this tenant' })
+  create(@Body() body: CreateUserDto, @Query() query: TenantSelector): Promise<UserDto> {
+    return this.scope.run(query.tenantId, () => this.users.create(body));
+  }
+
+  @Patch(':id')
+  @Authenticated()
+  @ApiOperation({ summary: 'Update a user: admins change name, role and status; others their own name' })
+  @ApiOkResponse({ type: UserDto })
+  @ApiConflictResponse({ description: 'Would remove the last active tenant admin' })
+  update(
+    @Param('id', id) userId: string,
+    @Body() body: UpdateUserDto,
+    @Query() query: TenantSelector,
+  ): Promise<UserDto> {
+    return this.scope.run(query.tenantId, () => this.users.update(userId, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.USERS_WRITE })
+  @ApiOperation({ summary: 'Delete a user (soft by default; ?hard=true purges)' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiConflictResponse({ description: 'Would remove the last active tenant admin' })
+  async remove(@Param('id', id) userId: string, @Query() query: DeleteUserQuery): Promise<void> {
+    await this.scope.run(query.tenantId, () => this.users.remove(userId, query.hard === 'true'));
+  }
+
+  @Post(':id/verify')
+  @HttpCode(200)
+  @Authenticated({ permission: Permission.USERS_WRITE })
+  @ApiOperation({ summary: "Mark a user's e-mail address as verified" })
+  @ApiOkResponse({ type: UserDto })
+  verify(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserDto> {
+    return this.scope.run(query.tenantId, () => this.users.markVerified(userId));
+  }
+
+  @Get(':id/permissions')
+  @Authenticated()
+  @ApiOperation({ summary: "A user's role and the permissions it grants" })
+  @ApiOkResponse({ type: UserPermissionsDto })
+  permissions(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserPermissionsDto> {
+    return this.scope.run(query.tenantId, () => this.users.permissions(userId));
+  }
+}

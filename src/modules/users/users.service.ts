@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { canAssignRole, Permission, Role, type TenantRole } from '../../common/auth/permissions.js';
+import { RequestContext } from '../../common/context/request-context.js';
+import { pageOf, type Page } from '../../common/http/pagination.js';
+import { PasswordService } from '../auth/password.service.js';
+import type { CreateUserDto, ListUsersQuery, UpdateUserDto } from './dto/user.dto.js';
+import { UserDto, UserPermissionsDto } from './dto/user.dto.js';
+import { type User, UserStatus } from './user.entity.js';
+import { UserError, UserErrorCode, userNotFound } from './users.errors.js';
+import { UsersRepository } from './users.repository.js';
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordService,
+    private readonly context: RequestContext,
+  ) {}
+
+  async list(query: ListUsersQuery): Promise<Page<UserDto>> {
+    const { limit, offset } = pageOf(query);
+    const [rows, total] = await this.users.list({
+      role: query.role,
+      status: query.status,
+      search: query.search,
+      limit,
+      offset,
+    });
+    return { items: rows.map(UserDto.from), total, limit, offset };
+  }
+
+  async get(id: string): Promise<UserDto> {
+    return UserDto.from(await this.visible(id));
+  }
+
+  async permissions(id: string): Promise<UserPermissionsDto> {
+    return UserPermissionsDto.of(await this.visible(id));
+  }
+
+  async create(input: CreateUserDto): Promise<UserDto> {
+    this.assertCanAssign(input.role);
+    this.passwords.assertAcceptable(input.password);
+    return UserDto.from(await this.createUser({ ...input, email: input.email }));
+  }
+
+  /** Creates a user in the current tenant (used for a tenant's first admin too). */
+  async createUser(input: { email: string; name: string; role: TenantRole; password: string }): Promise<User> {
+    if (await this.users.emailTaken(input.email)) {
+      throw new UserError(UserErrorCode.EMAIL_TAKEN, 'A user with this e-mail already exists in this tenant.');
+    }
+    return this.users.create({
+      email: input.email.toLowerCase(),
+      name: input.name,
+      role: input.role,
+      status: UserStatus.ACTIVE,
+      passwordHash: await this.passwords.hash(input.password),
+    });
+  }
+
+  async update(id: string, patch: UpdateUserDto): Promise<UserDto> {
+    const isAdmin = this.context.principal.permissions.has(Permission.USERS_WRITE);
+    if (!isAdmin && (patch.role !== undefined || patch.status !== undefined)) {
+      throw new UserError(UserErrorCode.USER_FIELD_FORBIDDEN, 'Only administrators may change role or status.');
+    }
+    const user = await this.visible(id);
+    if (patch.role !== undefined) this.assertCanAssign(patch.role);
+    const losesAdmin =
+      user.role === Role.TENANT_ADMIN &&
+      user.status === UserStatus.ACTIVE &&
+      ((patch.role !== undefined && patch.role !== Role.TENANT_ADMIN) || patch.status === UserStatus.DISABLED);
+    if (losesAdmin) await this.assertNotLastAdmin();
+    await this.users.update(id, patch);
+    if (patch.status === UserStatus.DISABLED) await this.users.bumpTokenVersion(id);
+    return UserDto.from((await this.users.findById(id))!);
+  }
+
+  async remove(id: string, hard: boolean): Promise<void> {
+    const user = await this.visible(id);
+    if (user.role === Role.TENANT_ADMIN && user.status === UserStatus.ACTIVE) await this.assertNotLastAdmin();
+    if (hard) await this.users.hardDelete(id);
+    else await this.users.softDelete(id);
+  }
+
+  async markVerified(id: string): Promise<UserDto> {
+    await this.visible(id);
+    await this.users.markVerified(id);
+    return UserDto.from((await this.users.findById(id))!);
+  }
+
+  countByRoleAndStatus() {
+    return this.users.countByRoleAndStatus();
+  }
+
+  /** Admins see every user of the tenant; everyone else only themselves. Anything else is 404. */
+  private async visible(id: string): Promise<User> {
+    const principal = this.context.principal;
+    if (!principal.permissions.has(Permission.USERS_READ) && principal.userId !== id) throw userNotFound();
+    const user = await this.users.findById(id);
+    if (!user) throw userNotFound();
+    return user;
+  }
+
+  private assertCanAssign(role: TenantRole): void {
+    if (!canAssignRole(this.context.principal.role, role as unknown as Role)) {
+      throw new UserError(UserErrorCode.ROLE_NOT_ASSIGNABLE, `You cannot assign the role ${role}.`);
+    }
+  }
+
+  private async assertNotLastAdmin(): Promise<void> {
+    if ((await this.users.countActiveAdmins()) <= 1) {
+      throw new UserError(
+        UserErrorCode.LAST_TENANT_ADMIN,
+        'The last active tenant admin cannot be removed, disabled or demoted.',
+      );
+    }
+  }
+}
