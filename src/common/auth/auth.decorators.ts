@@ -27,7 +27,11 @@ const problem = (description: string) => ({
 });
 
 /** Opts a route (or controller) out of authentication. Everything else is denied by default. */
-export const Public = () => SetMetadata(AUTH_REQUIREMENT, { public: true } satisfies AuthRequirement);
+export const Public = () =>
+  applyDecorators(
+    SetMetadata(AUTH_REQUIREMENT, { public: true } satisfies AuthRequirement),
+    ApiExtension('x-required-permission', 'public'),
+  );
 
 /**
  * Declares in one place who may call a route: authentication, the required
