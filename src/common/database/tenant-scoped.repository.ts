@@ -22,16 +22,18 @@ export abstract class TenantScopedRepository<T extends ObjectLiteral & { tenantI
     return { ...where, tenantId: this.tenantId } as Scoped<T>;
   }
 
-  protected findOne(where: Scoped<T>): Promise<T | null> {
+  protected async findOne(where: Scoped<T>): Promise<T | null> {
     return this.repository.findOne({ where: this.scope(where) });
   }
 
-  protected find(options: Omit<FindManyOptions<T>, 'where'> & { where?: Scoped<T> | Scoped<T>[] } = {}): Promise<T[]> {
+  protected async find(
+    options: Omit<FindManyOptions<T>, 'where'> & { where?: Scoped<T> | Scoped<T>[] } = {},
+  ): Promise<T[]> {
     const where = Array.isArray(options.where) ? options.where.map((w) => this.scope(w)) : this.scope(options.where);
     return this.repository.find({ ...options, where });
   }
 
-  protected count(where: Scoped<T> = {}): Promise<number> {
+  protected async count(where: Scoped<T> = {}): Promise<number> {
     return this.repository.count({ where: this.scope(where) });
   }
 
