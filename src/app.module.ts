@@ -2,6 +2,7 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import type { FastifyRequest } from 'fastify';
+import { MailModule } from './common/mail/mail.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
         }),
         ContextModule,
         RedisModule,
+        MailModule,
         MetricsModule,
         HealthModule,
         AuthModule,

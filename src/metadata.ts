@@ -2,6 +2,7 @@
 export default async () => {
   const t = {
     ['./modules/tenants/tenant.entity.js']: await import('./modules/tenants/tenant.entity.js'),
+    ['./modules/auth/one-time-token.entity.js']: await import('./modules/auth/one-time-token.entity.js'),
     ['./modules/users/user.entity.js']: await import('./modules/users/user.entity.js'),
     ['./common/errors/problem-details.dto.js']: await import('./common/errors/problem-details.dto.js'),
     ['./modules/users/dto/user.dto.js']: await import('./modules/users/dto/user.dto.js'),
@@ -11,6 +12,22 @@ export default async () => {
   return {
     '@nestjs/swagger': {
       models: [
+        [
+          import('./common/mail/mail-outbox.entity.js'),
+          {
+            MailOutbox: {
+              id: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String, nullable: true },
+              to: { required: true, type: () => String },
+              subject: { required: true, type: () => String },
+              body: { required: true, type: () => String },
+              transport: { required: true, enum: ['outbox', 'smtp'] },
+              sentAt: { required: true, type: () => Date, nullable: true },
+              error: { required: true, type: () => String, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
         [
           import('./modules/tenants/tenant.entity.js'),
           {
@@ -24,6 +41,21 @@ export default async () => {
               createdAt: { required: true, type: () => Date },
               updatedAt: { required: true, type: () => Date },
               deletedAt: { required: true, type: () => Date, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./modules/auth/one-time-token.entity.js'),
+          {
+            OneTimeToken: {
+              tenantId: { required: true, type: () => String },
+              id: { required: true, type: () => String },
+              userId: { required: true, type: () => String },
+              purpose: { required: true, enum: t['./modules/auth/one-time-token.entity.js'].TokenPurpose },
+              tokenHash: { required: true, type: () => String },
+              expiresAt: { required: true, type: () => Date },
+              usedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
             },
           },
         ],
@@ -87,11 +119,32 @@ export default async () => {
               limit: { required: true, type: () => Number },
               offset: { required: true, type: () => Number },
             },
-            PasswordField: { password: { required: true, type: () => String } },
             CreateUserDto: {
+              password: { required: false, type: () => String },
               email: { required: true, type: () => String },
               name: { required: true, type: () => String },
               role: { required: true, type: () => Object },
+            },
+            BulkUserDto: {
+              email: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+              name: { required: false, type: () => String },
+            },
+            BulkCreateUsersDto: {
+              users: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkUserDto] },
+            },
+            BulkRowErrorDto: {
+              code: { required: true, type: () => String },
+              detail: { required: true, type: () => String },
+            },
+            BulkRowResultDto: {
+              email: { required: true, type: () => String },
+              result: { required: true, enum: ['invited', 'failed'] },
+              user: { required: false, type: () => t['./modules/users/dto/user.dto.js'].UserDto },
+              error: { required: false, type: () => t['./modules/users/dto/user.dto.js'].BulkRowErrorDto },
+            },
+            BulkCreateUsersResultDto: {
+              results: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkRowResultDto] },
             },
             UpdateUserDto: {
               name: { required: false, type: () => String },
@@ -209,7 +262,14 @@ export default async () => {
               password: { required: true, type: () => String },
               name: { required: true, type: () => String },
               tenantName: { required: false, type: () => String },
+              invitationToken: { required: false, type: () => String },
             },
+            ForgotPasswordDto: {
+              email: { required: true, type: () => String },
+              tenant: { required: false, type: () => String },
+            },
+            OneTimeTokenDto: { token: { required: true, type: () => String } },
+            ResetPasswordDto: { password: { required: true, type: () => String } },
             LoginDto: {
               email: { required: true, type: () => String },
               password: { required: true, type: () => String },
@@ -255,6 +315,7 @@ export default async () => {
               list: { type: t['./modules/users/dto/user.dto.js'].UserPageDto },
               get: { type: t['./modules/users/dto/user.dto.js'].UserDto },
               create: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              bulk: { type: t['./modules/users/dto/user.dto.js'].BulkCreateUsersResultDto },
               update: { type: t['./modules/users/dto/user.dto.js'].UserDto },
               remove: {},
               verify: { type: t['./modules/users/dto/user.dto.js'].UserDto },
@@ -287,6 +348,10 @@ export default async () => {
               refresh: { type: t['./modules/auth/dto/auth.dto.js'].TokensDto },
               logout: {},
               logoutAll: {},
+              forgotPassword: {},
+              resetPassword: {},
+              verifyEmail: {},
+              resendVerification: {},
               whoami: { type: t['./modules/auth/dto/auth.dto.js'].MeDto },
               changePassword: { type: t['./modules/auth/dto/auth.dto.js'].TokensDto },
             },

@@ -152,6 +152,15 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(100_000)
   LOGIN_RATE_LIMIT_PER_MINUTE = 30;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ protocols: ['smtp', 'smtps'], require_tld: false, require_protocol: true })
+  SMTP_URL?: string;
+
+  @IsString()
+  @MinLength(3)
+  MAIL_FROM = 'Atrium <no-reply@atrium.local>';
 }
 
 export interface AppConfig {
@@ -171,6 +180,8 @@ export interface AppConfig {
     readonly migrationsRun: boolean;
   };
   readonly redis: { readonly url?: string };
+  /** Without an SMTP URL, mail is recorded in the outbox table and the log only. */
+  readonly mail: { readonly smtpUrl?: string; readonly from: string };
   readonly log: { readonly level: EnvironmentVariables['LOG_LEVEL']; readonly format: 'json' | 'pretty' };
   readonly auth: {
     /** Undefined outside production means a random per-process secret (tokens die with the process). */
@@ -193,27 +204,13 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const KNOWN_KEYS = Object.keys(new EnvironmentVariables());
-
 /**
  * Validates the environment and returns the typed configuration.
  * Throws ConfigValidationError naming every bad variable.
  */
 export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
-  const raw: Record<string, string> = {};
-  const optional = [
-    'DATABASE_URL',
-    'REDIS_URL',
-    'LOG_FORMAT',
-    'JWT_SECRET',
-    'SIGNUP_MODE',
-    'SUPER_ADMIN_EMAIL',
-    'SUPER_ADMIN_PASSWORD',
-  ];
-  for (const key of [...KNOWN_KEYS, ...optional]) {
-    const value = source[key];
-    if (value !== undefined) raw[key] = value;
-  }
+  // Only variables with a value count; every other environment variable is ignored.
+  const raw = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined));
   const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { forbidUnknownValues: true });
   if (errors.length > 0) {
@@ -239,6 +236,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     },
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, migrationsRun: env.MIGRATIONS_RUN },
     redis: { url: env.REDIS_URL },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT ?? (isProduction ? 'json' : 'pretty') },
     auth: {
       jwtSecret: env.JWT_SECRET,

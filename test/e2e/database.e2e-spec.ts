@@ -75,7 +75,15 @@ describe(`migrations on an empty ${engine} database`, () => {
 
       const applied = await dataSource.runMigrations();
       expect(applied.length).toBe(dataSource.migrations.length);
-      expect(await tables()).toEqual(['auth_sessions', 'migrations', 'platform_admins', 'tenants', 'users']);
+      expect(await tables()).toEqual([
+        'auth_sessions',
+        'mail_outbox',
+        'migrations',
+        'one_time_tokens',
+        'platform_admins',
+        'tenants',
+        'users',
+      ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
       for (let i = 0; i < applied.length; i++) await dataSource.undoLastMigration();

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -12,7 +13,18 @@ import {
 import { Authenticated, Public } from '../../common/auth/auth.decorators.js';
 import { AuthService } from './auth.service.js';
 import { MeService } from './me.service.js';
-import { ChangePasswordDto, LoginDto, MeDto, RefreshDto, RegisterDto, SignedInDto, TokensDto } from './dto/auth.dto.js';
+import {
+  ChangePasswordDto,
+  ForgotPasswordDto,
+  OneTimeTokenDto,
+  ResetPasswordDto,
+  LoginDto,
+  MeDto,
+  RefreshDto,
+  RegisterDto,
+  SignedInDto,
+  TokensDto,
+} from './dto/auth.dto.js';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -24,7 +36,10 @@ export class AuthController {
 
   @Post('register')
   @Public()
-  @ApiOperation({ summary: 'Sign up: creates a tenant with the caller as its tenant admin (when sign-up is open)' })
+  @ApiOperation({
+    summary:
+      'Sign up: with an invitation joins that tenant; otherwise (open sign-up) creates a tenant with the caller as its admin',
+  })
   @ApiCreatedResponse({ type: SignedInDto })
   @ApiConflictResponse({ description: 'The e-mail exists in that tenant' })
   async register(@Body() body: RegisterDto): Promise<SignedInDto> {
@@ -70,6 +85,42 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'Signed out everywhere' })
   async logoutAll(): Promise<void> {
     await this.auth.logoutAll();
+  }
+
+  @Post('forgot-password')
+  @Public()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Mail a password-reset token; always 202, whether or not the account exists' })
+  @ApiAcceptedResponse({ description: 'If the account exists, a reset token was mailed' })
+  async forgotPassword(@Body() body: ForgotPasswordDto, @Ip() ip: string): Promise<void> {
+    await this.auth.forgotPassword(body.email, body.tenant, ip);
+  }
+
+  @Post('reset-password')
+  @Public()
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Set a new password with a reset token; signs out every session' })
+  @ApiNoContentResponse({ description: 'Password changed' })
+  async resetPassword(@Body() body: ResetPasswordDto): Promise<void> {
+    await this.auth.resetPassword(body.token, body.password);
+  }
+
+  @Post('verify-email')
+  @Public()
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Confirm an e-mail address with the mailed token' })
+  @ApiNoContentResponse({ description: 'Address verified' })
+  async verifyEmail(@Body() body: OneTimeTokenDto): Promise<void> {
+    await this.auth.verifyEmail(body.token);
+  }
+
+  @Post('resend-verification')
+  @HttpCode(202)
+  @Authenticated()
+  @ApiOperation({ summary: "Mail a new verification token for the caller's address" })
+  @ApiAcceptedResponse({ description: 'Mailed, unless the address is already verified' })
+  async resendVerification(): Promise<void> {
+    await this.auth.resendVerification();
   }
 
   @Get('me')

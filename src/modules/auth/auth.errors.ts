@@ -13,12 +13,14 @@ export enum AuthErrorCode {
   EMAIL_TAKEN = 'EMAIL_TAKEN',
   PASSWORD_REJECTED = 'PASSWORD_REJECTED',
   TOO_MANY_LOGIN_ATTEMPTS = 'TOO_MANY_LOGIN_ATTEMPTS',
+  ONE_TIME_TOKEN_INVALID = 'ONE_TIME_TOKEN_INVALID',
 }
 
 function statusOf(code: AuthErrorCode): number {
   switch (code) {
     case AuthErrorCode.TENANT_REQUIRED:
     case AuthErrorCode.PASSWORD_REJECTED:
+    case AuthErrorCode.ONE_TIME_TOKEN_INVALID:
       return 400;
     case AuthErrorCode.UNAUTHENTICATED:
     case AuthErrorCode.INVALID_CREDENTIALS:

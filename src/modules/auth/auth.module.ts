@@ -17,7 +17,7 @@ import { AuthRepository } from './auth.repository.js';
 import { AuthService } from './auth.service.js';
 import { LoginLimiter } from './login-limiter.js';
 import { MeService } from './me.service.js';
-import { PasswordModule } from './password.module.js';
+import { CredentialsModule } from './credentials.module.js';
 import { PlatformAdmin } from './platform-admin.entity.js';
 import { TokenService } from './token.service.js';
 
@@ -32,7 +32,7 @@ import { TokenService } from './token.service.js';
         return { secret: randomBytes(32).toString('base64') };
       },
     }),
-    PasswordModule,
+    CredentialsModule,
     TenantsDataModule,
     TenantsModule,
     UsersModule,

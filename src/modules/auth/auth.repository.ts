@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
 import { Tenant } from '../tenants/tenant.entity.js';
-import { User } from '../users/user.entity.js';
+import { User, UserStatus } from '../users/user.entity.js';
 import { AuthSession, type SubjectKind } from './auth-session.entity.js';
 import { PlatformAdmin } from './platform-admin.entity.js';
 
@@ -80,7 +80,27 @@ export class AuthRepository {
   }
 
   async updateUserPassword(tenantId: string, id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ tenantId, id }, { passwordHash, updatedAt: new Date() });
+    await this.users.update(
+      { tenantId, id },
+      { passwordHash, failedLogins: 0, lockedUntil: null, updatedAt: new Date() },
+    );
+  }
+
+  /** Accepting an invitation proves the address: the user becomes active and verified. */
+  async activateInvitedUser(
+    tenantId: string,
+    id: string,
+    values: { name: string; passwordHash: string },
+  ): Promise<void> {
+    const now = new Date();
+    await this.users.update(
+      { tenantId, id, status: UserStatus.INVITED },
+      { ...values, status: UserStatus.ACTIVE, emailVerifiedAt: now, updatedAt: now },
+    );
+  }
+
+  async markEmailVerified(tenantId: string, id: string): Promise<void> {
+    await this.users.update({ tenantId, id }, { emailVerifiedAt: new Date(), updatedAt: new Date() });
   }
 
   insertSession(session: Partial<AuthSession>): Promise<AuthSession> {

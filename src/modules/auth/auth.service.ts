@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { RequestContext } from '../../common/context/request-context.js';
+import { MailService } from '../../common/mail/mail.service.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { TenantStatus } from '../tenants/tenant.entity.js';
@@ -10,6 +11,8 @@ import { UsersService } from '../users/users.service.js';
 import type { SubjectKind } from './auth-session.entity.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthRepository } from './auth.repository.js';
+import { TokenPurpose } from './one-time-token.entity.js';
+import { OneTimeTokenService } from './one-time-token.service.js';
 import { LoginLimiter } from './login-limiter.js';
 import type { PlatformAdmin } from './platform-admin.entity.js';
 import { PasswordService } from './password.service.js';
@@ -23,6 +26,7 @@ export interface RegisterInput {
   password: string;
   name: string;
   tenantName?: string;
+  invitationToken?: string;
 }
 
 export interface LoginInput {
@@ -48,6 +52,8 @@ export class AuthService implements OnApplicationBootstrap {
     private readonly tenants: TenantsService,
     private readonly users: UsersService,
     private readonly context: RequestContext,
+    private readonly oneTimeTokens: OneTimeTokenService,
+    private readonly mail: MailService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,8 +89,9 @@ export class AuthService implements OnApplicationBootstrap {
     );
   }
 
-  /** Open sign-up: a new tenant with the caller as its tenant admin. */
+  /** With an invitation: joins that tenant. Otherwise (open sign-up): a new tenant with the caller as its admin. */
   async register(input: RegisterInput): Promise<SignedIn> {
+    if (input.invitationToken) return this.acceptInvitation({ ...input, invitationToken: input.invitationToken });
     if (!this.config.auth.signupOpen) {
       throw new AuthError(AuthErrorCode.SIGNUP_CLOSED, 'Sign-up is closed; ask an administrator for an account.');
     }
@@ -93,8 +100,86 @@ export class AuthService implements OnApplicationBootstrap {
       name: input.tenantName ?? `${input.name}'s workspace`,
       admin: { email: input.email, name: input.name, password: input.password },
     });
+    await this.sendVerification(admin);
     const issued = await this.tokens.issue(userSubject({ ...admin, tenantId: tenant.id }));
     return { ...issued, subject: { kind: 'user', user: admin } };
+  }
+
+  private async acceptInvitation(input: RegisterInput & { invitationToken: string }): Promise<SignedIn> {
+    const invalid = () =>
+      new AuthError(AuthErrorCode.ONE_TIME_TOKEN_INVALID, 'The invitation is invalid, used or expired.');
+    const invitation = await this.oneTimeTokens.peek(input.invitationToken, TokenPurpose.INVITATION);
+    const invited = invitation ? await this.repo.findUser(invitation.tenantId, invitation.userId) : null;
+    if (
+      !invited ||
+      invited.status !== UserStatus.INVITED ||
+      invited.email.toLowerCase() !== input.email.toLowerCase()
+    ) {
+      throw invalid();
+    }
+    const tenant = await this.repo.findTenant(invited.tenantId);
+    if (tenant?.status === TenantStatus.SUSPENDED) throw suspended();
+    this.passwords.assertAcceptable(input.password);
+    const passwordHash = await this.passwords.hash(input.password);
+    if (!(await this.oneTimeTokens.consume(input.invitationToken, TokenPurpose.INVITATION))) throw invalid();
+    await this.repo.activateInvitedUser(invited.tenantId, invited.id, { name: input.name, passwordHash });
+    const user = (await this.repo.findUser(invited.tenantId, invited.id))!;
+    const issued = await this.tokens.issue(userSubject(user));
+    return { ...issued, subject: { kind: 'user', user } };
+  }
+
+  /** Always succeeds from the caller's view, so it does not reveal which addresses have accounts. */
+  async forgotPassword(email: string, tenantSlug: string | undefined, ip: string): Promise<void> {
+    // Shares the per-address limit with sign-in, so reset mail cannot be used to flood an inbox.
+    await this.limiter.hit(ip);
+    const candidates = await this.repo.findUsersByEmail(email, tenantSlug);
+    if (candidates.length !== 1 || candidates[0].status !== UserStatus.ACTIVE) return;
+    const user = candidates[0];
+    const token = await this.oneTimeTokens.issue(user.tenantId, user.id, TokenPurpose.PASSWORD_RESET);
+    await this.mail.send({
+      tenantId: user.tenantId,
+      to: user.email,
+      subject: 'Reset your Atrium password',
+      text:
+        `Someone asked to reset the password of this account. If it was you, call POST /api/v1/auth/reset-password ` +
+        `{"token": "${token}", "password": "..."} within an hour. Otherwise ignore this message.`,
+    });
+  }
+
+  /** Sets a new password with a reset token and signs out every session. */
+  async resetPassword(token: string, password: string): Promise<void> {
+    this.passwords.assertAcceptable(password);
+    const passwordHash = await this.passwords.hash(password);
+    const owner = await this.oneTimeTokens.consume(token, TokenPurpose.PASSWORD_RESET);
+    if (!owner)
+      throw new AuthError(AuthErrorCode.ONE_TIME_TOKEN_INVALID, 'The reset token is invalid, used or expired.');
+    await this.repo.updateUserPassword(owner.tenantId, owner.userId, passwordHash);
+    await this.repo.revokeAllSessions('user', { id: owner.userId, tenantId: owner.tenantId });
+  }
+
+  async verifyEmail(token: string): Promise<void> {
+    const owner = await this.oneTimeTokens.consume(token, TokenPurpose.EMAIL_VERIFICATION);
+    if (!owner)
+      throw new AuthError(AuthErrorCode.ONE_TIME_TOKEN_INVALID, 'The verification token is invalid, used or expired.');
+    await this.repo.markEmailVerified(owner.tenantId, owner.userId);
+  }
+
+  /** Mails a new verification token to the signed-in user, unless the address is already verified. */
+  async resendVerification(): Promise<void> {
+    const principal = this.context.principal;
+    if (principal.kind !== 'user') return;
+    const user = await this.repo.findUser(principal.tenantId!, principal.userId);
+    if (user && !user.emailVerifiedAt) await this.sendVerification(user);
+  }
+
+  private async sendVerification(user: User): Promise<void> {
+    const token = await this.oneTimeTokens.issue(user.tenantId, user.id, TokenPurpose.EMAIL_VERIFICATION);
+    await this.mail.send({
+      tenantId: user.tenantId,
+      to: user.email,
+      subject: 'Confirm your e-mail address',
+      text: `Confirm this address with POST /api/v1/auth/verify-email {"token": "${token}"} within 3 days.`,
+    });
   }
 
   async login(input: LoginInput): Promise<SignedIn> {

@@ -4,6 +4,8 @@ import type { TenantRole } from '../../common/auth/permissions.js';
 export enum UserStatus {
   ACTIVE = 'active',
   DISABLED = 'disabled',
+  /** Created by an admin without a password; becomes active when the invitation is accepted. */
+  INVITED = 'invited',
 }
 
 @Entity('users')

@@ -12,6 +12,8 @@ import { Authenticated } from '../../common/auth/auth.decorators.js';
 import { Permission } from '../../common/auth/permissions.js';
 import { TenantScope } from '../tenants/tenant-scope.service.js';
 import {
+  BulkCreateUsersDto,
+  BulkCreateUsersResultDto,
   CreateUserDto,
   DeleteUserQuery,
   ListUsersQuery,
@@ -52,11 +54,20 @@ export class UsersController {
 
   @Post()
   @Authenticated({ permission: Permission.USERS_WRITE })
-  @ApiOperation({ summary: 'Create a user in the tenant with a password' })
+  @ApiOperation({ summary: 'Create a user: active with a password, or invited by e-mail without one' })
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'The e-mail exists in this tenant' })
   create(@Body() body: CreateUserDto, @Query() query: TenantSelector): Promise<UserDto> {
     return this.scope.run(query.tenantId, () => this.users.create(body));
+  }
+
+  @Post('bulk')
+  @HttpCode(200)
+  @Authenticated({ permission: Permission.USERS_WRITE })
+  @ApiOperation({ summary: 'Invite up to 100 users ({email, role}); one result per row' })
+  @ApiOkResponse({ type: BulkCreateUsersResultDto })
+  bulk(@Body() body: BulkCreateUsersDto, @Query() query: TenantSelector): Promise<BulkCreateUsersResultDto> {
+    return this.scope.run(query.tenantId, () => this.users.bulkInvite(body.users));
   }
 
   @Patch(':id')

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PasswordModule } from '../auth/password.module.js';
+import { CredentialsModule } from '../auth/credentials.module.js';
 import { TenantsDataModule } from '../tenants/tenants-data.module.js';
 import { User } from './user.entity.js';
 import { UsersController } from './users.controller.js';
@@ -8,7 +8,7 @@ import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), PasswordModule, TenantsDataModule],
+  imports: [TypeOrmModule.forFeature([User]), CredentialsModule, TenantsDataModule],
   controllers: [UsersController],
   providers: [UsersRepository, UsersService],
   exports: [UsersService],

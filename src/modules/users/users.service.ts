@@ -2,8 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { canAssignRole, Permission, Role, type TenantRole } from '../../common/auth/permissions.js';
 import { RequestContext } from '../../common/context/request-context.js';
 import { pageOf, type Page } from '../../common/http/pagination.js';
+import { AppError } from '../../common/errors/app-error.js';
+import { MailService } from '../../common/mail/mail.service.js';
+import { TokenPurpose } from '../auth/one-time-token.entity.js';
+import { OneTimeTokenService } from '../auth/one-time-token.service.js';
 import { PasswordService } from '../auth/password.service.js';
-import type { CreateUserDto, ListUsersQuery, UpdateUserDto } from './dto/user.dto.js';
+import type {
+  BulkCreateUsersResultDto,
+  BulkUserDto,
+  CreateUserDto,
+  ListUsersQuery,
+  UpdateUserDto,
+} from './dto/user.dto.js';
 import { UserDto, UserPermissionsDto } from './dto/user.dto.js';
 import { type User, UserStatus } from './user.entity.js';
 import { UserError, UserErrorCode, userNotFound } from './users.errors.js';
@@ -15,6 +25,8 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly passwords: PasswordService,
     private readonly context: RequestContext,
+    private readonly oneTimeTokens: OneTimeTokenService,
+    private readonly mail: MailService,
   ) {}
 
   async list(query: ListUsersQuery): Promise<Page<UserDto>> {
@@ -37,17 +49,33 @@ export class UsersService {
     return UserPermissionsDto.of(await this.visible(id));
   }
 
+  /** With a password the user is active at once; without one an invitation is e-mailed. */
   async create(input: CreateUserDto): Promise<UserDto> {
     this.assertCanAssign(input.role);
+    if (input.password === undefined) return UserDto.from(await this.invite(input));
     this.passwords.assertAcceptable(input.password);
-    return UserDto.from(await this.createUser({ ...input, email: input.email }));
+    return UserDto.from(await this.createUser({ ...input, password: input.password }));
+  }
+
+  /** Up to 100 invitations; each row succeeds or fails on its own. */
+  async bulkInvite(rows: BulkUserDto[]): Promise<BulkCreateUsersResultDto> {
+    const results: BulkCreateUsersResultDto['results'] = [];
+    for (const row of rows) {
+      try {
+        this.assertCanAssign(row.role);
+        const user = await this.invite({ email: row.email, role: row.role, name: row.name ?? row.email.split('@')[0] });
+        results.push({ email: row.email, result: 'invited', user: UserDto.from(user) });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        results.push({ email: row.email, result: 'failed', error: { code: err.code, detail: err.message } });
+      }
+    }
+    return { results };
   }
 
   /** Creates a user in the current tenant (used for a tenant's first admin too). */
   async createUser(input: { email: string; name: string; role: TenantRole; password: string }): Promise<User> {
-    if (await this.users.emailTaken(input.email)) {
-      throw new UserError(UserErrorCode.EMAIL_TAKEN, 'A user with this e-mail already exists in this tenant.');
-    }
+    await this.assertEmailFree(input.email);
     return this.users.create({
       email: input.email.toLowerCase(),
       name: input.name,
@@ -55,6 +83,34 @@ export class UsersService {
       status: UserStatus.ACTIVE,
       passwordHash: await this.passwords.hash(input.password),
     });
+  }
+
+  private async invite(input: { email: string; name: string; role: TenantRole }): Promise<User> {
+    await this.assertEmailFree(input.email);
+    const user = await this.users.create({
+      email: input.email.toLowerCase(),
+      name: input.name,
+      role: input.role,
+      status: UserStatus.INVITED,
+      passwordHash: null,
+    });
+    const token = await this.oneTimeTokens.issue(user.tenantId, user.id, TokenPurpose.INVITATION);
+    await this.mail.send({
+      tenantId: user.tenantId,
+      to: user.email,
+      subject: 'You are invited to Atrium',
+      text:
+        `You have been invited to join as ${user.role}.\n\n` +
+        `Accept with POST /api/v1/auth/register {"email": "${user.email}", "name": "...", "password": "...", ` +
+        `"invitationToken": "${token}"}\n\nThe invitation expires in 7 days and works once.`,
+    });
+    return user;
+  }
+
+  private async assertEmailFree(email: string): Promise<void> {
+    if (await this.users.emailTaken(email)) {
+      throw new UserError(UserErrorCode.EMAIL_TAKEN, 'A user with this e-mail already exists in this tenant.');
+    }
   }
 
   async update(id: string, patch: UpdateUserDto): Promise<UserDto> {

@@ -32,6 +32,42 @@ export class RegisterDto {
   @MinLength(1)
   @MaxLength(200)
   tenantName?: string;
+
+  @ApiPropertyOptional({ description: 'Joins the inviting tenant instead of creating one' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  invitationToken?: string;
+}
+
+export class ForgotPasswordDto {
+  @ApiProperty()
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(320)
+  email: string;
+
+  @ApiPropertyOptional({ description: "The tenant's slug, when the e-mail is in several tenants" })
+  @IsOptional()
+  @Matches(/^[a-z0-9-]{1,63}$/)
+  tenant?: string;
+}
+
+export class OneTimeTokenDto {
+  @ApiProperty()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  token: string;
+}
+
+export class ResetPasswordDto extends OneTimeTokenDto {
+  @ApiProperty({ minLength: 8, maxLength: 128 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  password: string;
 }
 
 export class LoginDto {

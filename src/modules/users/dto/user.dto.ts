@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../common/auth/permissions.js';
 import { PageQuery } from '../../../common/http/pagination.js';
 import { type User, UserStatus } from '../user.entity.js';
@@ -41,19 +53,18 @@ export class UserPageDto {
   @ApiProperty() offset: number;
 }
 
-export class PasswordField {
-  @ApiProperty({
+export class CreateUserDto {
+  @ApiPropertyOptional({
     minLength: 8,
     maxLength: 128,
-    description: 'At least 8 and at most 128 characters; common passwords are refused',
+    description: 'Omit to e-mail an invitation instead; common passwords are refused',
   })
+  @IsOptional()
   @IsString()
   @MinLength(8)
   @MaxLength(128)
-  password: string;
-}
+  password?: string;
 
-export class CreateUserDto extends PasswordField {
   @ApiProperty({ example: 'ada@example.com' })
   @Transform(trim)
   @IsEmail()
@@ -72,6 +83,52 @@ export class CreateUserDto extends PasswordField {
   role: TenantRole;
 }
 
+export class BulkUserDto {
+  @ApiProperty({ example: 'new.hire@example.com' })
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ enum: TENANT_ROLES })
+  @IsIn(TENANT_ROLES)
+  role: TenantRole;
+
+  @ApiPropertyOptional({ description: 'Defaults to the part of the e-mail before @' })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+}
+
+export class BulkCreateUsersDto {
+  @ApiProperty({ type: [BulkUserDto], minItems: 1, maxItems: 100 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => BulkUserDto)
+  users: BulkUserDto[];
+}
+
+export class BulkRowErrorDto {
+  @ApiProperty() code: string;
+  @ApiProperty() detail: string;
+}
+
+export class BulkRowResultDto {
+  @ApiProperty() email: string;
+  @ApiProperty({ enum: ['invited', 'failed'] }) result: 'invited' | 'failed';
+  @ApiPropertyOptional({ type: UserDto }) user?: UserDto;
+  @ApiPropertyOptional({ type: BulkRowErrorDto }) error?: BulkRowErrorDto;
+}
+
+export class BulkCreateUsersResultDto {
+  @ApiProperty({ type: [BulkRowResultDto] }) results: BulkRowResultDto[];
+}
+
 export class UpdateUserDto {
   @ApiPropertyOptional()
   @IsOptional()
@@ -86,9 +143,9 @@ export class UpdateUserDto {
   @IsIn(TENANT_ROLES)
   role?: TenantRole;
 
-  @ApiPropertyOptional({ enum: UserStatus, description: 'Admins only' })
+  @ApiPropertyOptional({ enum: [UserStatus.ACTIVE, UserStatus.DISABLED], description: 'Admins only' })
   @IsOptional()
-  @IsIn(Object.values(UserStatus))
+  @IsIn([UserStatus.ACTIVE, UserStatus.DISABLED])
   status?: UserStatus;
 }
 
