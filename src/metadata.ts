@@ -187,7 +187,7 @@ export default async () => {
             FirstAdminDto: {
               email: { required: true, type: () => String },
               name: { required: true, type: () => String },
-              password: { required: true, type: () => String },
+              password: { required: false, type: () => String },
             },
             CreateTenantDto: {
               name: { required: true, type: () => String },

@@ -203,3 +203,40 @@ describe('SMTP delivery', () => {
     }
   });
 });
+
+describe('tenant creation with an invited first admin', () => {
+  it('mails the first admin an invitation when POST /tenants has no password', async () => {
+    const t = await createTestApp();
+    try {
+      const { superAdmin } = await import('../helpers/factories.js');
+      const root = await superAdmin(t);
+      const res = await t.http({
+        method: 'POST',
+        url: '/api/v1/tenants',
+        headers: bearer(root.accessToken),
+        payload: { name: 'Invited Co', admin: { email: 'owner@invited.test', name: 'Owner' } },
+      });
+      expect(res.statusCode).toBe(201);
+      expect(await userRow(t, res.json().adminId)).toMatchObject({
+        status: 'invited',
+        role: 'tenant_admin',
+        password_hash: null,
+      });
+      const mail = await lastMailTo(t, 'owner@invited.test');
+      const accepted = await t.http({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: {
+          email: 'owner@invited.test',
+          name: 'Owner',
+          password: 'owner accepts invite',
+          invitationToken: mail.token,
+        },
+      });
+      expect(accepted.statusCode).toBe(201);
+      expect(accepted.json().user.role).toBe('tenant_admin');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -30,15 +30,18 @@ export class TenantsService {
     private readonly context: RequestContext,
   ) {}
 
-  /** Creates a tenant and its first tenant admin; nothing remains if either fails. */
+  /** Creates a tenant and its first tenant admin (with a password, or invited); nothing remains if either fails. */
   async createWithAdmin(
     input: Pick<CreateTenantDto, 'name' | 'slug' | 'admin'>,
   ): Promise<{ tenant: Tenant; admin: User }> {
     const slug = await this.freeSlug(input.name, input.slug);
     const tenant = await this.tenants.create({ name: input.name, slug });
     try {
+      const { password, ...profile } = input.admin;
       const admin = await this.context.runInTenant(tenant.id, () =>
-        this.users.createUser({ ...input.admin, role: Role.TENANT_ADMIN }),
+        password === undefined
+          ? this.users.inviteUser({ ...profile, role: Role.TENANT_ADMIN })
+          : this.users.createUser({ ...profile, password, role: Role.TENANT_ADMIN }),
       );
       return { tenant, admin };
     } catch (err) {

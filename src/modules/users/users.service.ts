@@ -52,7 +52,7 @@ export class UsersService {
   /** With a password the user is active at once; without one an invitation is e-mailed. */
   async create(input: CreateUserDto): Promise<UserDto> {
     this.assertCanAssign(input.role);
-    if (input.password === undefined) return UserDto.from(await this.invite(input));
+    if (input.password === undefined) return UserDto.from(await this.inviteUser(input));
     this.passwords.assertAcceptable(input.password);
     return UserDto.from(await this.createUser({ ...input, password: input.password }));
   }
@@ -63,7 +63,11 @@ export class UsersService {
     for (const row of rows) {
       try {
         this.assertCanAssign(row.role);
-        const user = await this.invite({ email: row.email, role: row.role, name: row.name ?? row.email.split('@')[0] });
+        const user = await this.inviteUser({
+          email: row.email,
+          role: row.role,
+          name: row.name ?? row.email.split('@')[0],
+        });
         results.push({ email: row.email, result: 'invited', user: UserDto.from(user) });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
@@ -85,7 +89,8 @@ export class UsersService {
     });
   }
 
-  private async invite(input: { email: string; name: string; role: TenantRole }): Promise<User> {
+  /** Creates an invited user in the current tenant and mails the invitation. */
+  async inviteUser(input: { email: string; name: string; role: TenantRole }): Promise<User> {
     await this.assertEmailFree(input.email);
     const user = await this.users.create({
       email: input.email.toLowerCase(),

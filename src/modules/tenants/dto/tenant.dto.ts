@@ -62,11 +62,12 @@ export class FirstAdminDto {
   @MaxLength(200)
   name: string;
 
-  @ApiProperty({ minLength: 8, maxLength: 128 })
+  @ApiPropertyOptional({ minLength: 8, maxLength: 128, description: 'Omit to e-mail the first admin an invitation' })
+  @IsOptional()
   @IsString()
   @MinLength(8)
   @MaxLength(128)
-  password: string;
+  password?: string;
 }
 
 export class CreateTenantDto {
