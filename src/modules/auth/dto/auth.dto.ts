@@ -1,36 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { EmailField, NameField, NewPasswordField } from '../../../common/http/dto-fields.js';
 import { TenantDto } from '../../tenants/dto/tenant.dto.js';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-
 export class RegisterDto {
-  @ApiProperty({ example: 'ada@example.com' })
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
-  @ApiProperty({ minLength: 8, maxLength: 128 })
-  @IsString()
-  @MinLength(8)
-  @MaxLength(128)
+  @NewPasswordField()
   password: string;
 
-  @ApiProperty({ example: 'Ada Lovelace' })
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField()
   name: string;
 
-  @ApiPropertyOptional({ example: 'Analytical Engines Ltd' })
-  @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField({ optional: true, example: 'Analytical Engines Ltd' })
   tenantName?: string;
 
   @ApiPropertyOptional({ description: 'Joins the inviting tenant instead of creating one' })
@@ -42,10 +25,7 @@ export class RegisterDto {
 }
 
 export class ForgotPasswordDto {
-  @ApiProperty()
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
   @ApiPropertyOptional({ description: "The tenant's slug, when the e-mail is in several tenants" })
@@ -63,18 +43,12 @@ export class OneTimeTokenDto {
 }
 
 export class ResetPasswordDto extends OneTimeTokenDto {
-  @ApiProperty({ minLength: 8, maxLength: 128 })
-  @IsString()
-  @MinLength(8)
-  @MaxLength(128)
+  @NewPasswordField()
   password: string;
 }
 
 export class LoginDto {
-  @ApiProperty({ example: 'ada@example.com' })
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
   @ApiProperty()
@@ -104,10 +78,7 @@ export class ChangePasswordDto {
   @MaxLength(128)
   currentPassword: string;
 
-  @ApiProperty({ minLength: 8, maxLength: 128 })
-  @IsString()
-  @MinLength(8)
-  @MaxLength(128)
+  @NewPasswordField()
   newPassword: string;
 }
 

@@ -1,20 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import {
-  IsEmail,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { EmailField, NameField, NewPasswordField, Trim } from '../../../common/http/dto-fields.js';
 import { PageQuery } from '../../../common/http/pagination.js';
 import { type Tenant, TenantStatus } from '../tenant.entity.js';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export class TenantDto {
@@ -49,33 +39,18 @@ export class TenantPageDto {
 }
 
 export class FirstAdminDto {
-  @ApiProperty({ example: 'owner@example.com' })
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
-  @ApiProperty({ example: 'Grace Hopper' })
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField()
   name: string;
 
-  @ApiPropertyOptional({ minLength: 8, maxLength: 128, description: 'Omit to e-mail the first admin an invitation' })
-  @IsOptional()
-  @IsString()
-  @MinLength(8)
-  @MaxLength(128)
+  @NewPasswordField({ optional: true, description: 'Omit to e-mail the first admin an invitation' })
   password?: string;
 }
 
 export class CreateTenantDto {
-  @ApiProperty({ example: 'Acme Stories' })
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField({ example: 'Acme Stories' })
   name: string;
 
   @ApiPropertyOptional({
@@ -93,12 +68,7 @@ export class CreateTenantDto {
 }
 
 export class UpdateTenantDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField({ optional: true, example: 'Acme Stories' })
   name?: string;
 
   @ApiPropertyOptional({ description: 'Super admins only' })
@@ -114,7 +84,7 @@ export class UpdateTenantDto {
 
 export class SuspendTenantDto {
   @ApiProperty({ example: 'Payment overdue' })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(500)

@@ -1,23 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsEmail,
   IsIn,
   IsOptional,
   IsString,
   IsUUID,
   MaxLength,
-  MinLength,
   ValidateNested,
 } from 'class-validator';
 import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../common/auth/permissions.js';
+import { EmailField, NameField, NewPasswordField } from '../../../common/http/dto-fields.js';
 import { PageQuery } from '../../../common/http/pagination.js';
 import { type User, UserStatus } from '../user.entity.js';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class UserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -54,28 +51,16 @@ export class UserPageDto {
 }
 
 export class CreateUserDto {
-  @ApiPropertyOptional({
-    minLength: 8,
-    maxLength: 128,
+  @NewPasswordField({
+    optional: true,
     description: 'Omit to e-mail an invitation instead; common passwords are refused',
   })
-  @IsOptional()
-  @IsString()
-  @MinLength(8)
-  @MaxLength(128)
   password?: string;
 
-  @ApiProperty({ example: 'ada@example.com' })
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
-  @ApiProperty({ example: 'Ada Lovelace' })
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField()
   name: string;
 
   @ApiProperty({ enum: TENANT_ROLES })
@@ -84,22 +69,14 @@ export class CreateUserDto {
 }
 
 export class BulkUserDto {
-  @ApiProperty({ example: 'new.hire@example.com' })
-  @Transform(trim)
-  @IsEmail()
-  @MaxLength(320)
+  @EmailField()
   email: string;
 
   @ApiProperty({ enum: TENANT_ROLES })
   @IsIn(TENANT_ROLES)
   role: TenantRole;
 
-  @ApiPropertyOptional({ description: 'Defaults to the part of the e-mail before @' })
-  @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField({ optional: true, description: 'Defaults to the part of the e-mail before @' })
   name?: string;
 }
 
@@ -130,12 +107,7 @@ export class BulkCreateUsersResultDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @NameField({ optional: true })
   name?: string;
 
   @ApiPropertyOptional({ enum: TENANT_ROLES, description: 'Admins only' })
