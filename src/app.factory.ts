@@ -76,9 +76,15 @@ function registerHttpHooks(app: NestFastifyApplication): void {
     const route = request.routeOptions.url ?? '(unmatched)';
     const durationMs = Math.round(reply.elapsedTime * 100) / 100;
     metrics.observeRequest(request.method, route, reply.statusCode, durationMs);
+    const principal = request.principal;
     accessLog.log({
       message: `${request.method} ${route} ${reply.statusCode} ${durationMs}ms`,
       requestId: request.id,
+      ...(principal && {
+        tenantId: principal.tenantId,
+        principal: principal.kind === 'tenant_app' ? 'tenant_app' : principal.userId,
+        keyPrefix: principal.apiKey?.prefix,
+      }),
       method: request.method,
       route,
       status: reply.statusCode,

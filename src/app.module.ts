@@ -8,6 +8,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { createDatabaseOptions, type DatabaseOverrides } from './database/database-options.js';
 import { ContextModule } from './common/context/context.module.js';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
@@ -48,6 +49,7 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         UsersModule,
+        ApiKeysModule,
         ...extraModules,
       ],
     };

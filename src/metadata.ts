@@ -2,12 +2,14 @@
 export default async () => {
   const t = {
     ['./modules/tenants/tenant.entity.js']: await import('./modules/tenants/tenant.entity.js'),
+    ['./common/auth/permissions.js']: await import('./common/auth/permissions.js'),
+    ['./common/errors/problem-details.dto.js']: await import('./common/errors/problem-details.dto.js'),
     ['./modules/auth/one-time-token.entity.js']: await import('./modules/auth/one-time-token.entity.js'),
     ['./modules/users/user.entity.js']: await import('./modules/users/user.entity.js'),
-    ['./common/errors/problem-details.dto.js']: await import('./common/errors/problem-details.dto.js'),
     ['./modules/users/dto/user.dto.js']: await import('./modules/users/dto/user.dto.js'),
     ['./modules/tenants/dto/tenant.dto.js']: await import('./modules/tenants/dto/tenant.dto.js'),
     ['./modules/auth/dto/auth.dto.js']: await import('./modules/auth/dto/auth.dto.js'),
+    ['./modules/api-keys/dto/api-key.dto.js']: await import('./modules/api-keys/dto/api-key.dto.js'),
   };
   return {
     '@nestjs/swagger': {
@@ -45,6 +47,69 @@ export default async () => {
           },
         ],
         [
+          import('./modules/api-keys/api-key.entity.js'),
+          {
+            ApiKey: {
+              tenantId: { required: true, type: () => String },
+              id: { required: true, type: () => String },
+              userId: { required: true, type: () => String, nullable: true },
+              kind: { required: true, enum: ['personal', 'tenant'] },
+              name: { required: true, type: () => String },
+              prefix: { required: true, type: () => String },
+              keyHash: { required: true, type: () => String },
+              scopes: { required: true, enum: t['./common/auth/permissions.js'].Permission, isArray: true },
+              expiresAt: { required: true, type: () => Date, nullable: true },
+              lastUsedAt: { required: true, type: () => Date, nullable: true },
+              revokedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./common/errors/problem-details.dto.js'),
+          {
+            FieldErrorDto: {
+              field: { required: true, type: () => String },
+              messages: { required: true, type: () => [String] },
+            },
+            ProblemDetailsDto: {
+              type: { required: true, type: () => String },
+              title: { required: true, type: () => String },
+              status: { required: true, type: () => Number },
+              detail: { required: true, type: () => String },
+              code: { required: true, type: () => String },
+              requestId: { required: true, type: () => String },
+              instance: { required: true, type: () => String },
+              errors: { required: false, type: () => [t['./common/errors/problem-details.dto.js'].FieldErrorDto] },
+            },
+          },
+        ],
+        [
+          import('./modules/api-keys/dto/api-key.dto.js'),
+          {
+            CreateApiKeyDto: {
+              name: { required: true, type: () => String },
+              scopes: { required: false, enum: t['./common/auth/permissions.js'].Permission, isArray: true },
+              expiresAt: { required: false, type: () => String },
+            },
+            ListApiKeysQuery: { all: { required: false, enum: ['true', 'false'] } },
+            RegenerateTenantKeyDto: { graceSeconds: { required: false, type: () => Number } },
+            ApiKeyDto: {
+              id: { required: true, type: () => String },
+              kind: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              prefix: { required: true, type: () => String },
+              scopes: { required: true, type: () => [String] },
+              userId: { required: true, type: () => String, nullable: true },
+              createdAt: { required: true, type: () => String },
+              expiresAt: { required: true, type: () => String, nullable: true },
+              lastUsedAt: { required: true, type: () => String, nullable: true },
+              revokedAt: { required: true, type: () => String, nullable: true },
+            },
+            CreatedApiKeyDto: { key: { required: true, type: () => String } },
+          },
+        ],
+        [
           import('./modules/auth/one-time-token.entity.js'),
           {
             OneTimeToken: {
@@ -77,25 +142,6 @@ export default async () => {
               createdAt: { required: true, type: () => Date },
               updatedAt: { required: true, type: () => Date },
               deletedAt: { required: true, type: () => Date, nullable: true },
-            },
-          },
-        ],
-        [
-          import('./common/errors/problem-details.dto.js'),
-          {
-            FieldErrorDto: {
-              field: { required: true, type: () => String },
-              messages: { required: true, type: () => [String] },
-            },
-            ProblemDetailsDto: {
-              type: { required: true, type: () => String },
-              title: { required: true, type: () => String },
-              status: { required: true, type: () => Number },
-              detail: { required: true, type: () => String },
-              code: { required: true, type: () => String },
-              requestId: { required: true, type: () => String },
-              instance: { required: true, type: () => String },
-              errors: { required: false, type: () => [t['./common/errors/problem-details.dto.js'].FieldErrorDto] },
             },
           },
         ],
@@ -208,6 +254,7 @@ export default async () => {
             CreatedTenantDto: {
               tenant: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
               adminId: { required: true, type: () => String },
+              apiKey: { required: true, type: () => String },
             },
             RoleStatusCountDto: {
               role: { required: true, type: () => String },
@@ -293,9 +340,15 @@ export default async () => {
               role: { required: true, type: () => String },
             },
             SignedInDto: { user: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].PrincipalUserDto } },
+            MeApiKeyDto: { id: { required: true, type: () => String }, prefix: { required: true, type: () => String } },
             MeDto: {
               kind: { required: true, type: () => String },
-              user: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].PrincipalUserDto },
+              user: {
+                required: true,
+                type: () => t['./modules/auth/dto/auth.dto.js'].PrincipalUserDto,
+                nullable: true,
+              },
+              apiKey: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].MeApiKeyDto, nullable: true },
               tenant: {
                 required: true,
                 type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto,
@@ -308,6 +361,18 @@ export default async () => {
         ],
       ],
       controllers: [
+        [
+          import('./modules/api-keys/api-keys.controller.js'),
+          {
+            ApiKeysController: {
+              create: { type: t['./modules/api-keys/dto/api-key.dto.js'].CreatedApiKeyDto },
+              list: { type: [t['./modules/api-keys/dto/api-key.dto.js'].ApiKeyDto] },
+              get: { type: t['./modules/api-keys/dto/api-key.dto.js'].ApiKeyDto },
+              revoke: {},
+            },
+            TenantKeyController: { regenerate: { type: t['./modules/api-keys/dto/api-key.dto.js'].CreatedApiKeyDto } },
+          },
+        ],
         [
           import('./modules/users/users.controller.js'),
           {

@@ -45,12 +45,15 @@ describe('access control', () => {
     interface World {
       a: TenantFixture;
       aMember: Account;
+      aKeyId: string;
       b: TenantFixture;
       bMember: Account;
+      bKeyId: string;
     }
     type Case = { id: (w: World, own: boolean) => string; body?: object };
     const tenantId = (w: World, own: boolean) => (own ? w.b.id : w.a.id);
     const memberId = (w: World, own: boolean) => (own ? w.bMember.id : w.aMember.id);
+    const keyId = (w: World, own: boolean) => (own ? w.bKeyId : w.aKeyId);
     // One case per route with an id; the suite fails when a new id route appears without one.
     const CASES: Record<string, Case> = {
       'GET /api/v1/tenants/{id}': { id: tenantId },
@@ -64,6 +67,9 @@ describe('access control', () => {
       'DELETE /api/v1/users/{id}': { id: memberId },
       'POST /api/v1/users/{id}/verify': { id: memberId },
       'GET /api/v1/users/{id}/permissions': { id: memberId },
+      'POST /api/v1/tenants/{id}/regenerate-api-key': { id: tenantId, body: { graceSeconds: 0 } },
+      'GET /api/v1/api-keys/{id}': { id: keyId },
+      'DELETE /api/v1/api-keys/{id}': { id: keyId },
     };
 
     it('has a case for every route with an id parameter', () => {
@@ -77,10 +83,22 @@ describe('access control', () => {
     it("answers 404 for another tenant's ids on every route and changes nothing", async () => {
       const a = await newTenant(t);
       const b = await newTenant(t);
-      const world: World = { a, b, aMember: await newUser(t, a, 'member'), bMember: await newUser(t, b, 'member') };
+      const aMember = await newUser(t, a, 'member');
+      const bMember = await newUser(t, b, 'member');
+      const keyOf = async (owner: Account) =>
+        (
+          await t.http({
+            method: 'POST',
+            url: '/api/v1/api-keys',
+            headers: bearer(owner.accessToken),
+            payload: { name: 'k' },
+          })
+        ).json().id as string;
+      const world: World = { a, b, aMember, bMember, aKeyId: await keyOf(aMember), bKeyId: await keyOf(bMember) };
       const snapshot = async () => ({
         tenant: await t.dataSource.query(`SELECT * FROM tenants WHERE id = $1`, [a.id]),
         users: await t.dataSource.query(`SELECT * FROM users WHERE tenant_id = $1 ORDER BY id`, [a.id]),
+        keys: await t.dataSource.query(`SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY id`, [a.id]),
       });
       const before = await snapshot();
 

@@ -76,6 +76,7 @@ describe(`migrations on an empty ${engine} database`, () => {
       const applied = await dataSource.runMigrations();
       expect(applied.length).toBe(dataSource.migrations.length);
       expect(await tables()).toEqual([
+        'api_keys',
         'auth_sessions',
         'mail_outbox',
         'migrations',

@@ -36,6 +36,9 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   [Role.VIEWER]: [Permission.TENANT_READ, Permission.USAGE_READ],
 };
 
+/** What a tenant's own API key (the tenant app) may do. */
+export const TENANT_APP_PERMISSIONS: readonly Permission[] = [Permission.TENANT_READ, Permission.USAGE_READ];
+
 export function permissionsOf(role: Role): readonly Permission[] {
   return ROLE_PERMISSIONS[role];
 }

@@ -5,12 +5,16 @@ import { CommonError, CommonErrorCode } from '../errors/app-error.js';
 
 /** Who is making the request, set once by the authentication guard. */
 export interface Principal {
-  kind: 'user' | 'platform_admin';
+  /** A person (JWT or personal key), a platform admin, or a tenant's app (tenant key). */
+  kind: 'user' | 'platform_admin' | 'tenant_app';
   /** Undefined only for platform (super) admins acting outside a tenant. */
   tenantId?: string;
+  /** The user; for a tenant app, the key's id. */
   userId: string;
-  role: Role;
+  role: Role | 'tenant_app';
   permissions: ReadonlySet<Permission>;
+  /** Set when the request authenticated with an API key. */
+  apiKey?: { id: string; prefix: string };
 }
 
 const PRINCIPAL = 'principal';
@@ -52,5 +56,12 @@ export class RequestContext {
       this.cls.set(TENANT, tenantId);
       return fn();
     });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated principal, for the access log line. */
+    principal?: Principal;
   }
 }

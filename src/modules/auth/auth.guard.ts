@@ -10,6 +10,9 @@ import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthRepository } from './auth.repository.js';
 import { suspended } from './auth.service.js';
 import { TokenService } from './token.service.js';
+import { ApiKeyAuthenticator } from '../api-keys/api-key-authenticator.js';
+import { looksLikeApiKey } from '../api-keys/api-key-format.js';
+import { ApiKeyError, ApiKeyErrorCode } from '../api-keys/api-keys.errors.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 
@@ -26,6 +29,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenService,
     private readonly repo: AuthRepository,
     private readonly context: RequestContext,
+    private readonly apiKeys: ApiKeyAuthenticator,
   ) {}
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
@@ -37,12 +41,22 @@ export class AuthGuard implements CanActivate {
     if (requirement.public) return true;
 
     const request = execution.switchToHttp().getRequest<FastifyRequest>();
+    refuseKeysInQuery(request);
+    const apiKeyHeader = request.headers['x-api-key'];
     const header = request.headers.authorization;
-    const match = typeof header === 'string' ? BEARER.exec(header) : null;
-    if (!match) throw new AuthError(AuthErrorCode.UNAUTHENTICATED, 'Send `Authorization: Bearer <access token>`.');
-
-    const principal = await this.principalFor(match[1]);
+    const bearer = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
+    let principal: Principal;
+    if (typeof apiKeyHeader === 'string') principal = await this.apiKeys.authenticate(apiKeyHeader);
+    else if (bearer && looksLikeApiKey(bearer)) principal = await this.apiKeys.authenticate(bearer);
+    else if (bearer) principal = await this.principalFor(bearer);
+    else {
+      throw new AuthError(
+        AuthErrorCode.UNAUTHENTICATED,
+        'Send `Authorization: Bearer <token or API key>` or `X-API-Key`.',
+      );
+    }
     this.context.setPrincipal(principal);
+    request.principal = principal;
 
     if (requirement.superAdmin && principal.role !== Role.SUPER_ADMIN) throw denied('super_admin');
     if (requirement.permission && !principal.permissions.has(requirement.permission))
@@ -72,6 +86,20 @@ export class AuthGuard implements CanActivate {
     if (tenant.status === TenantStatus.SUSPENDED) throw suspended();
     const role = user.role as unknown as Role;
     return { kind: 'user', tenantId: tenant.id, userId: user.id, role, permissions: new Set(permissionsOf(role)) };
+  }
+}
+
+/** Keys in URLs end up in logs and browser history, so they are refused outright. */
+function refuseKeysInQuery(request: FastifyRequest): void {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const value of Object.values(query)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'string' && looksLikeApiKey(v))) {
+      throw new ApiKeyError(
+        ApiKeyErrorCode.API_KEY_IN_QUERY,
+        'API keys are not accepted in the query string; send them in a header.',
+      );
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { TenantsDataModule } from '../tenants/tenants-data.module.js';
 import { Tenant } from '../tenants/tenant.entity.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
@@ -36,6 +37,7 @@ import { TokenService } from './token.service.js';
     TenantsDataModule,
     TenantsModule,
     UsersModule,
+    ApiKeysModule,
   ],
   controllers: [AuthController],
   providers: [

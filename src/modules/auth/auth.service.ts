@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { RequestContext } from '../../common/context/request-context.js';
+import { type Principal, RequestContext } from '../../common/context/request-context.js';
 import { MailService } from '../../common/mail/mail.service.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -240,13 +240,13 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async logoutAll(): Promise<void> {
-    const principal = this.context.principal;
+    const principal = this.person();
     await this.repo.revokeAllSessions(principal.kind, { id: principal.userId, tenantId: principal.tenantId });
   }
 
   /** Changes the caller's password, signs out every session and returns a fresh sign-in. */
   async changePassword(currentPassword: string, newPassword: string): Promise<IssuedTokens> {
-    const principal = this.context.principal;
+    const principal = this.person();
     const account =
       principal.kind === 'user'
         ? await this.repo.findUser(principal.tenantId!, principal.userId)
@@ -261,6 +261,15 @@ export class AuthService implements OnApplicationBootstrap {
     await this.repo.revokeAllSessions(principal.kind, { id: principal.userId, tenantId: principal.tenantId });
     const subject = await this.currentSubject(principal.kind, principal.userId, principal.tenantId);
     return this.tokens.issue(subject!);
+  }
+
+  /** Session operations belong to people; a tenant's app key has no sessions or password. */
+  private person(): Principal & { kind: SubjectKind } {
+    const principal = this.context.principal;
+    if (principal.kind === 'tenant_app') {
+      throw new AuthError(AuthErrorCode.PERMISSION_DENIED, 'This action requires a signed-in user.');
+    }
+    return principal as Principal & { kind: SubjectKind };
   }
 
   private async currentSubject(kind: SubjectKind, id: string, tenantId?: string): Promise<Subject | undefined> {

@@ -23,9 +23,13 @@ export class MeService {
   async describe(): Promise<MeDto> {
     const principal = this.context.principal;
     const gone = () => new AuthError(AuthErrorCode.TOKEN_INVALID, 'The account no longer exists.');
-    let user: PrincipalUserDto;
+    let user: PrincipalUserDto | null = null;
     let tenant: TenantDto | null = null;
-    if (principal.kind === 'platform_admin') {
+    if (principal.kind === 'tenant_app') {
+      const foundTenant = await this.repo.findTenant(principal.tenantId!);
+      if (!foundTenant) throw gone();
+      tenant = TenantDto.from(foundTenant);
+    } else if (principal.kind === 'platform_admin') {
       const admin = await this.repo.findPlatformAdmin(principal.userId);
       if (!admin) throw gone();
       user = { id: admin.id, email: admin.email, name: admin.name, role: principal.role };
@@ -38,6 +42,13 @@ export class MeService {
       user = { id: found.id, email: found.email, name: found.name, role: found.role };
       tenant = TenantDto.from(foundTenant);
     }
-    return { kind: principal.kind, user, tenant, role: principal.role, permissions: [...principal.permissions].sort() };
+    return {
+      kind: principal.kind,
+      user,
+      tenant,
+      role: principal.role,
+      permissions: [...principal.permissions].sort(),
+      apiKey: principal.apiKey ?? null,
+    };
   }
 }

@@ -36,8 +36,8 @@ export class TenantsController {
   @ApiCreatedResponse({ type: CreatedTenantDto })
   @ApiConflictResponse({ description: 'The slug is taken' })
   async create(@Body() body: CreateTenantDto): Promise<CreatedTenantDto> {
-    const { tenant, admin } = await this.tenants.createWithAdmin(body);
-    return { tenant: TenantDto.from(tenant), adminId: admin.id };
+    const { tenant, admin, apiKey } = await this.tenants.createWithAdmin(body);
+    return { tenant: TenantDto.from(tenant), adminId: admin.id, apiKey: apiKey.key };
   }
 
   @Get()

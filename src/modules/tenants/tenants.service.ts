@@ -3,6 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { Role } from '../../common/auth/permissions.js';
 import { RequestContext } from '../../common/context/request-context.js';
 import { pageOf, type Page } from '../../common/http/pagination.js';
+import { PrincipalCache } from '../../common/auth/principal-cache.js';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import type { CreatedApiKeyDto } from '../api-keys/dto/api-key.dto.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import type { CreateTenantDto, ListTenantsQuery, UpdateTenantDto } from './dto/tenant.dto.js';
@@ -28,12 +31,14 @@ export class TenantsService {
     private readonly tenants: TenantsRepository,
     private readonly users: UsersService,
     private readonly context: RequestContext,
+    private readonly apiKeys: ApiKeysService,
+    private readonly cache: PrincipalCache,
   ) {}
 
   /** Creates a tenant and its first tenant admin (with a password, or invited); nothing remains if either fails. */
   async createWithAdmin(
     input: Pick<CreateTenantDto, 'name' | 'slug' | 'admin'>,
-  ): Promise<{ tenant: Tenant; admin: User }> {
+  ): Promise<{ tenant: Tenant; admin: User; apiKey: CreatedApiKeyDto }> {
     const slug = await this.freeSlug(input.name, input.slug);
     const tenant = await this.tenants.create({ name: input.name, slug });
     try {
@@ -43,7 +48,8 @@ export class TenantsService {
           ? this.users.inviteUser({ ...profile, role: Role.TENANT_ADMIN })
           : this.users.createUser({ ...profile, password, role: Role.TENANT_ADMIN }),
       );
-      return { tenant, admin };
+      const apiKey = await this.context.runInTenant(tenant.id, () => this.apiKeys.createTenantKey());
+      return { tenant, admin, apiKey };
     } catch (err) {
       await this.tenants.purge(tenant.id);
       throw err;
@@ -84,6 +90,7 @@ export class TenantsService {
     if (!tenant || (tenant.status === TenantStatus.DELETED && !hard)) throw tenantNotFound();
     if (hard) await this.tenants.purge(id);
     else await this.tenants.update(id, { status: TenantStatus.DELETED, deletedAt: new Date() });
+    this.cache.clear();
   }
 
   async suspend(id: string, reason: string): Promise<TenantDto> {
@@ -92,6 +99,7 @@ export class TenantsService {
       throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
     }
     await this.tenants.update(id, { status: TenantStatus.SUSPENDED, statusReason: reason });
+    this.cache.clear();
     return this.get(id);
   }
 
@@ -101,6 +109,7 @@ export class TenantsService {
       throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
     }
     await this.tenants.update(id, { status: TenantStatus.ACTIVE, statusReason: null });
+    this.cache.clear();
     return this.get(id);
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { canAssignRole, Permission, Role, type TenantRole } from '../../common/auth/permissions.js';
 import { RequestContext } from '../../common/context/request-context.js';
 import { pageOf, type Page } from '../../common/http/pagination.js';
+import { PrincipalCache } from '../../common/auth/principal-cache.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { MailService } from '../../common/mail/mail.service.js';
 import { TokenPurpose } from '../auth/one-time-token.entity.js';
@@ -27,6 +28,7 @@ export class UsersService {
     private readonly context: RequestContext,
     private readonly oneTimeTokens: OneTimeTokenService,
     private readonly mail: MailService,
+    private readonly cache: PrincipalCache,
   ) {}
 
   async list(query: ListUsersQuery): Promise<Page<UserDto>> {
@@ -132,6 +134,7 @@ export class UsersService {
     if (losesAdmin) await this.assertNotLastAdmin();
     await this.users.update(id, patch);
     if (patch.status === UserStatus.DISABLED) await this.users.bumpTokenVersion(id);
+    if (patch.status !== undefined || patch.role !== undefined) this.cache.clear();
     return UserDto.from((await this.users.findById(id))!);
   }
 
@@ -140,6 +143,7 @@ export class UsersService {
     if (user.role === Role.TENANT_ADMIN && user.status === UserStatus.ACTIVE) await this.assertNotLastAdmin();
     if (hard) await this.users.hardDelete(id);
     else await this.users.softDelete(id);
+    this.cache.clear();
   }
 
   async markVerified(id: string): Promise<UserDto> {
@@ -162,7 +166,8 @@ export class UsersService {
   }
 
   private assertCanAssign(role: TenantRole): void {
-    if (!canAssignRole(this.context.principal.role, role as unknown as Role)) {
+    const holder = this.context.principal.role;
+    if (holder === 'tenant_app' || !canAssignRole(holder, role as unknown as Role)) {
       throw new UserError(UserErrorCode.ROLE_NOT_ASSIGNABLE, `You cannot assign the role ${role}.`);
     }
   }

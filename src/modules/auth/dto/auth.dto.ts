@@ -100,10 +100,22 @@ export class SignedInDto extends TokensDto {
   @ApiProperty({ type: PrincipalUserDto }) user: PrincipalUserDto;
 }
 
+export class MeApiKeyDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'atr_live_AbCdEfGh' }) prefix: string;
+}
+
 export class MeDto {
-  @ApiProperty({ enum: ['user', 'platform_admin'] }) kind: string;
-  @ApiProperty({ type: PrincipalUserDto }) user: PrincipalUserDto;
+  @ApiProperty({ enum: ['user', 'platform_admin', 'tenant_app'] }) kind: string;
+  @ApiPropertyOptional({ type: PrincipalUserDto, nullable: true, description: 'Null for a tenant app' })
+  user: PrincipalUserDto | null;
+  @ApiPropertyOptional({ type: MeApiKeyDto, nullable: true, description: 'The key the request used, if any' })
+  apiKey: MeApiKeyDto | null;
   @ApiPropertyOptional({ type: TenantDto, nullable: true }) tenant: TenantDto | null;
   @ApiProperty() role: string;
-  @ApiProperty({ type: [String] }) permissions: string[];
+  @ApiProperty({
+    type: [String],
+    description: 'Effective permissions (for a key: its scopes within the owner’s current permissions)',
+  })
+  permissions: string[];
 }

@@ -117,6 +117,7 @@ export class DeleteTenantQuery {
 export class CreatedTenantDto {
   @ApiProperty({ type: TenantDto }) tenant: TenantDto;
   @ApiProperty({ description: 'The first tenant admin' }) adminId: string;
+  @ApiProperty({ description: "The tenant's API key, for its apps. It is shown only this once." }) apiKey: string;
 }
 
 export class RoleStatusCountDto {

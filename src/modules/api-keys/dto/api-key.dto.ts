@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayUnique, IsArray, IsDateString, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Permission } from '../../../common/auth/permissions.js';
+import { NameField } from '../../../common/http/dto-fields.js';
+import type { ApiKey } from '../api-key.entity.js';
+
+export class CreateApiKeyDto {
+  @NameField({ example: 'CI deploys' })
+  name: string;
+
+  @ApiPropertyOptional({ enum: Permission, isArray: true, description: "Defaults to all of the creator's permissions" })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(Object.values(Permission), { each: true })
+  scopes?: Permission[];
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  expiresAt?: string;
+}
+
+export class ListApiKeysQuery {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: "Tenant admins: every key of the tenant, the tenant's own included",
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  all?: 'true' | 'false';
+}
+
+export class RegenerateTenantKeyDto {
+  @ApiPropertyOptional({ minimum: 0, maximum: 604800, default: 0, description: 'Seconds the old key keeps working' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(7 * 24 * 3600)
+  graceSeconds?: number;
+}
+
+export class ApiKeyDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ['personal', 'tenant'] }) kind: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ example: 'atr_live_AbCdEfGh', description: 'The first characters of the key, to recognise it' })
+  prefix: string;
+  @ApiProperty({ type: [String] }) scopes: string[];
+  @ApiPropertyOptional({ format: 'uuid', nullable: true, type: String }) userId: string | null;
+  @ApiProperty() createdAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) expiresAt: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) lastUsedAt: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) revokedAt: string | null;
+
+  /** Never includes the key or its digest. */
+  static from(key: ApiKey): ApiKeyDto {
+    return {
+      id: key.id,
+      kind: key.kind,
+      name: key.name,
+      prefix: key.prefix,
+      scopes: key.scopes,
+      userId: key.userId,
+      createdAt: key.createdAt.toISOString(),
+      expiresAt: key.expiresAt?.toISOString() ?? null,
+      lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+      revokedAt: key.revokedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+export class CreatedApiKeyDto extends ApiKeyDto {
+  @ApiProperty({ description: 'The full key. It is shown only this once.' })
+  key: string;
+}
