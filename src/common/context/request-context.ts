@@ -15,6 +15,22 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** Set when the request authenticated with an API key. */
   apiKey?: { id: string; prefix: string };
+  /** Who the principal is, as read when it was resolved (lets GET /auth/me answer without a query). */
+  profile?: PrincipalProfile;
+}
+
+export interface PrincipalProfile {
+  user: { id: string; email: string; name: string; role: string } | null;
+  tenant: {
+    id: string;
+    name: string;
+    slug: string;
+    status: string;
+    statusReason: string | null;
+    settings: Record<string, unknown>;
+    createdAt: Date;
+    updatedAt: Date;
+  };
 }
 
 const PRINCIPAL = 'principal';

@@ -89,6 +89,16 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     const ends = [row.expires_at, row.revoked_at].filter((d): d is Date => d !== null).map((d) => d.getTime());
     const endsAt = ends.length > 0 ? Math.min(...ends) : null;
     const apiKey = { id: row.id, prefix: row.prefix };
+    const tenant = {
+      id: row.tenant_id,
+      name: row.tenant_name,
+      slug: row.tenant_slug,
+      status: row.tenant_status,
+      statusReason: row.tenant_status_reason,
+      settings: row.tenant_settings,
+      createdAt: new Date(row.tenant_created_at),
+      updatedAt: new Date(row.tenant_updated_at),
+    };
     const scopes = new Set(row.scopes as Permission[]);
     if (row.kind === 'tenant') {
       const permissions = new Set(TENANT_APP_PERMISSIONS.filter((p) => scopes.size === 0 || scopes.has(p)));

@@ -17,6 +17,14 @@ export interface KeyLookup {
   expires_at: Date | null;
   revoked_at: Date | null;
   tenant_status: string;
+  tenant_name: string;
+  tenant_slug: string;
+  tenant_status_reason: string | null;
+  tenant_settings: Record<string, unknown>;
+  tenant_created_at: Date;
+  tenant_updated_at: Date;
+  user_email: string | null;
+  user_name: string | null;
   user_role: string | null;
   user_status: string | null;
   user_deleted_at: Date | null;
@@ -32,7 +40,10 @@ export class ApiKeysRepository extends TenantScopedRepository<ApiKey> {
   async lookupByHash(keyHash: string): Promise<KeyLookup | undefined> {
     const rows: KeyLookup[] = await this.repository.query(
       `SELECT k.id, k.tenant_id, k.user_id, k.kind, k.prefix, k.scopes, k.expires_at, k.revoked_at,
-              t.status AS tenant_status, u.role AS user_role, u.status AS user_status, u.deleted_at AS user_deleted_at
+              t.status AS tenant_status, t.name AS tenant_name, t.slug AS tenant_slug,
+              t.status_reason AS tenant_status_reason, t.settings AS tenant_settings,
+              t.created_at AS tenant_created_at, t.updated_at AS tenant_updated_at,
+              u.email AS user_email, u.name AS user_name, u.role AS user_role, u.status AS user_status, u.deleted_at AS user_deleted_at
          FROM api_keys k
          JOIN tenants t ON t.id = k.tenant_id
          LEFT JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id

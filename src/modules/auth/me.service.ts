@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { RequestContext } from '../../common/context/request-context.js';
 import { TenantDto } from '../tenants/dto/tenant.dto.js';
+import type { Tenant } from '../tenants/tenant.entity.js';
 import { AuthRepository } from './auth.repository.js';
 import type { SignedIn } from './auth.service.js';
 import type { MeDto, PrincipalUserDto, SignedInDto } from './dto/auth.dto.js';
@@ -25,7 +26,11 @@ export class MeService {
     const gone = () => new AuthError(AuthErrorCode.TOKEN_INVALID, 'The account no longer exists.');
     let user: PrincipalUserDto | null = null;
     let tenant: TenantDto | null = null;
-    if (principal.kind === 'tenant_app') {
+    if (principal.profile) {
+      // Resolved moments ago with the key (and dropped from the cache whenever it changes here).
+      user = principal.profile.user;
+      tenant = TenantDto.from(principal.profile.tenant as Tenant);
+    } else if (principal.kind === 'tenant_app') {
       const foundTenant = await this.repo.findTenant(principal.tenantId!);
       if (!foundTenant) throw gone();
       tenant = TenantDto.from(foundTenant);

@@ -82,6 +82,7 @@ export class TenantsService {
       throw new TenantError(TenantErrorCode.TENANT_SLUG_TAKEN, `The slug ${patch.slug} is taken.`);
     }
     await this.tenants.update(id, patch);
+    this.cache.clear();
     return this.get(id);
   }
 

@@ -134,7 +134,7 @@ export class UsersService {
     if (losesAdmin) await this.assertNotLastAdmin();
     await this.users.update(id, patch);
     if (patch.status === UserStatus.DISABLED) await this.users.bumpTokenVersion(id);
-    if (patch.status !== undefined || patch.role !== undefined) this.cache.clear();
+    this.cache.clear();
     return UserDto.from((await this.users.findById(id))!);
   }
 
