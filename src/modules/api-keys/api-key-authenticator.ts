@@ -111,6 +111,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
           role: 'tenant_app',
           permissions,
           apiKey,
+          profile: { user: null, tenant },
         },
       };
     }
@@ -122,7 +123,15 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     const permissions = new Set(permissionsOf(role).filter((p) => scopes.has(p)));
     return {
       endsAt,
-      principal: { kind: 'user', tenantId: row.tenant_id, userId: row.user_id!, role, permissions, apiKey },
+      principal: {
+        kind: 'user',
+        tenantId: row.tenant_id,
+        userId: row.user_id!,
+        role,
+        permissions,
+        apiKey,
+        profile: { user: { id: row.user_id!, email: row.user_email!, name: row.user_name!, role }, tenant },
+      },
     };
   }
 }
