@@ -77,6 +77,20 @@ describe('tenants and users', () => {
     ).toEqual([{ n: 0 }]);
   });
 
+  it('refuses a common password for a new tenant admin and leaves no tenant behind', async () => {
+    const root = await superAdmin(t);
+    const res = await call('POST', '/tenants', root.accessToken, {
+      name: 'Weak Co',
+      slug: 'weak-co',
+      admin: { email: 'weak@example.test', name: 'Weak', password: 'password1' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('PASSWORD_REJECTED');
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM tenants WHERE slug = 'weak-co'`)).toEqual([
+      { n: 0 },
+    ]);
+  });
+
   it('lets a tenant admin rename their tenant but not change its slug', async () => {
     const tenant = await newTenant(t);
     const ok = await call('PATCH', `/tenants/${tenant.id}`, tenant.admin.accessToken, {

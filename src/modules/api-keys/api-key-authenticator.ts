@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { permissionsOf, type Permission, Role, TENANT_APP_PERMISSIONS } from '../../common/auth/permissions.js';
 import { PrincipalCache } from '../../common/auth/principal-cache.js';
 import type { Principal } from '../../common/context/request-context.js';
-import { AuthError, AuthErrorCode } from '../auth/auth.errors.js';
+import { suspended } from '../auth/auth.errors.js';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format.js';
 import { ApiKeyError, ApiKeyErrorCode } from './api-keys.errors.js';
 import { ApiKeysRepository, type KeyLookup } from './api-keys.repository.js';
@@ -84,8 +84,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     }
     if (row.tenant_status === 'deleted')
       throw new ApiKeyError(ApiKeyErrorCode.API_KEY_INVALID, 'The API key is not valid.');
-    if (row.tenant_status === 'suspended')
-      throw new AuthError(AuthErrorCode.TENANT_SUSPENDED, 'This tenant is suspended.');
+    if (row.tenant_status === 'suspended') throw suspended();
     const ends = [row.expires_at, row.revoked_at].filter((d): d is Date => d !== null).map((d) => d.getTime());
     const endsAt = ends.length > 0 ? Math.min(...ends) : null;
     const apiKey = { id: row.id, prefix: row.prefix };

@@ -30,7 +30,3 @@ export function isWellFormedApiKey(value: string): boolean {
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
-
-export function visiblePrefix(key: string): string {
-  return key.slice(0, VISIBLE);
-}

@@ -7,7 +7,6 @@ import { AuthError, AuthErrorCode } from '../auth/auth.errors.js';
 import { TenantError, TenantErrorCode } from '../tenants/tenants.errors.js';
 import type { ApiKey } from './api-key.entity.js';
 import { generateApiKey } from './api-key-format.js';
-import { ApiKeyAuthenticator } from './api-key-authenticator.js';
 import { ApiKeyError, ApiKeyErrorCode, apiKeyNotFound } from './api-keys.errors.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyDto, type CreateApiKeyDto, type CreatedApiKeyDto } from './dto/api-key.dto.js';
@@ -18,7 +17,6 @@ export class ApiKeysService {
     private readonly keys: ApiKeysRepository,
     private readonly context: RequestContext,
     private readonly cache: PrincipalCache,
-    private readonly authenticator: ApiKeyAuthenticator,
   ) {}
 
   /** A personal key of the caller; its scopes must be a subset of the caller's permissions. */
@@ -82,7 +80,6 @@ export class ApiKeysService {
   async revoke(id: string): Promise<void> {
     const key = await this.visible(id);
     await this.keys.revoke(key.id);
-    await this.authenticator.flushLastUsed();
     this.cache.clear();
   }
 

@@ -48,3 +48,5 @@ export class AuthError extends AppError {
     super(code, statusOf(code), detail, extensions);
   }
 }
+
+export const suspended = () => new AuthError(AuthErrorCode.TENANT_SUSPENDED, 'This tenant is suspended.');

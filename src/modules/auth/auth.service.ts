@@ -9,7 +9,7 @@ import { TenantsService } from '../tenants/tenants.service.js';
 import { UserStatus, type User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import type { SubjectKind } from './auth-session.entity.js';
-import { AuthError, AuthErrorCode } from './auth.errors.js';
+import { AuthError, AuthErrorCode, suspended } from './auth.errors.js';
 import { AuthRepository } from './auth.repository.js';
 import { TokenPurpose } from './one-time-token.entity.js';
 import { OneTimeTokenService } from './one-time-token.service.js';
@@ -62,12 +62,11 @@ export class AuthService implements OnApplicationBootstrap {
     const configured = this.config.auth.superAdmin;
     if (configured) {
       const existing = await this.repo.findPlatformAdminByEmail(configured.email);
+      if (existing && (await this.passwords.verify(configured.password, existing.passwordHash))) return;
       const passwordHash = await this.passwords.hash(configured.password);
       if (existing) {
-        if (!(await this.passwords.verify(configured.password, existing.passwordHash))) {
-          await this.repo.updatePlatformAdminPassword(existing.id, passwordHash);
-          await this.repo.revokeAllSessions('platform_admin', existing);
-        }
+        await this.repo.updatePlatformAdminPassword(existing.id, passwordHash);
+        await this.repo.revokeAllSessions('platform_admin', existing);
       } else {
         await this.repo.savePlatformAdmin({ email: configured.email, name: 'Super Admin', passwordHash });
       }
@@ -95,7 +94,6 @@ export class AuthService implements OnApplicationBootstrap {
     if (!this.config.auth.signupOpen) {
       throw new AuthError(AuthErrorCode.SIGNUP_CLOSED, 'Sign-up is closed; ask an administrator for an account.');
     }
-    this.passwords.assertAcceptable(input.password);
     const { tenant, admin } = await this.tenants.createWithAdmin({
       name: input.tenantName ?? `${input.name}'s workspace`,
       admin: { email: input.email, name: input.name, password: input.password },
@@ -119,8 +117,7 @@ export class AuthService implements OnApplicationBootstrap {
     }
     const tenant = await this.repo.findTenant(invited.tenantId);
     if (tenant?.status === TenantStatus.SUSPENDED) throw suspended();
-    this.passwords.assertAcceptable(input.password);
-    const passwordHash = await this.passwords.hash(input.password);
+    const passwordHash = await this.passwords.hashNew(input.password);
     if (!(await this.oneTimeTokens.consume(input.invitationToken, TokenPurpose.INVITATION))) throw invalid();
     await this.repo.activateInvitedUser(invited.tenantId, invited.id, { name: input.name, passwordHash });
     const user = (await this.repo.findUser(invited.tenantId, invited.id))!;
@@ -148,8 +145,7 @@ export class AuthService implements OnApplicationBootstrap {
 
   /** Sets a new password with a reset token and signs out every session. */
   async resetPassword(token: string, password: string): Promise<void> {
-    this.passwords.assertAcceptable(password);
-    const passwordHash = await this.passwords.hash(password);
+    const passwordHash = await this.passwords.hashNew(password);
     const owner = await this.oneTimeTokens.consume(token, TokenPurpose.PASSWORD_RESET);
     if (!owner)
       throw new AuthError(AuthErrorCode.ONE_TIME_TOKEN_INVALID, 'The reset token is invalid, used or expired.');
@@ -254,8 +250,7 @@ export class AuthService implements OnApplicationBootstrap {
     if (!account || !(await this.passwords.verify(currentPassword, account.passwordHash))) {
       throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS, 'The current password is not correct.');
     }
-    this.passwords.assertAcceptable(newPassword);
-    const hash = await this.passwords.hash(newPassword);
+    const hash = await this.passwords.hashNew(newPassword);
     if (principal.kind === 'user') await this.repo.updateUserPassword(principal.tenantId!, principal.userId, hash);
     else await this.repo.updatePlatformAdminPassword(principal.userId, hash);
     await this.repo.revokeAllSessions(principal.kind, { id: principal.userId, tenantId: principal.tenantId });
@@ -299,8 +294,4 @@ export class AuthService implements OnApplicationBootstrap {
 
 function userSubject(user: Pick<User, 'id' | 'tenantId' | 'tokenVersion'>): Subject {
   return { kind: 'user', id: user.id, tenantId: user.tenantId, tokenVersion: user.tokenVersion };
-}
-
-export function suspended(): AuthError {
-  return new AuthError(AuthErrorCode.TENANT_SUSPENDED, 'This tenant is suspended.');
 }

@@ -17,11 +17,15 @@ export class PasswordService {
     this.decoy = bcrypt.hash('decoy-password-for-timing', this.config.auth.bcryptCost);
   }
 
-  /** Refuses passwords from the list of most common ones. Length is checked by the DTOs (8..128). */
-  assertAcceptable(password: string): void {
+  /**
+   * Hashes a password a person chooses, refusing the most common ones (length is
+   * checked by the DTOs, 8..128). Every place that sets a user's password goes through here.
+   */
+  hashNew(password: string): Promise<string> {
     if (COMMON_PASSWORDS.has(password.toLowerCase())) {
       throw new AuthError(AuthErrorCode.PASSWORD_REJECTED, 'This password is too common; choose another one.');
     }
+    return this.hash(password);
   }
 
   hash(password: string): Promise<string> {

@@ -55,7 +55,6 @@ export class UsersService {
   async create(input: CreateUserDto): Promise<UserDto> {
     this.assertCanAssign(input.role);
     if (input.password === undefined) return UserDto.from(await this.inviteUser(input));
-    this.passwords.assertAcceptable(input.password);
     return UserDto.from(await this.createUser({ ...input, password: input.password }));
   }
 
@@ -87,7 +86,7 @@ export class UsersService {
       name: input.name,
       role: input.role,
       status: UserStatus.ACTIVE,
-      passwordHash: await this.passwords.hash(input.password),
+      passwordHash: await this.passwords.hashNew(input.password),
     });
   }
 
