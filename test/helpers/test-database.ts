@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { migrations } from '../../migrations/index.js';
-import type { DatabaseOverrides } from '../../src/database/database-options.js';
+import { baseDatabaseOptions, type DatabaseOverrides } from '../../src/database/database-options.js';
 import { pgliteDriver } from '../../src/database/pglite-pool.js';
 
 /** Every database a test run creates starts with this (global teardown drops them). */
@@ -60,7 +59,7 @@ async function workerTemplate(): Promise<string> {
       await client.end();
     }
     await adminQuery(`CREATE DATABASE "${name}"`);
-    const ds = await new DataSource({ ...migrationOptions, url: withDatabase(base, name) }).initialize();
+    const ds = await new DataSource({ ...baseDatabaseOptions, url: withDatabase(base, name) }).initialize();
     await ds.runMigrations();
     await ds.destroy();
     return name;
@@ -100,16 +99,8 @@ export interface EmptyDatabase {
   dump?: () => Promise<Blob>;
 }
 
-const migrationOptions = {
-  type: 'postgres' as const,
-  migrations,
-  migrationsTransactionMode: 'each' as const,
-  uuidExtension: 'pgcrypto' as const,
-  installExtensions: false,
-};
-
 export async function emptyDataSource(): Promise<EmptyDatabase> {
-  const common = migrationOptions;
+  const common = baseDatabaseOptions;
   const base = postgresUrl();
   if (base) {
     const name = `${TEST_DB_PREFIX}empty_${process.pid}_${randomBytes(4).toString('hex')}`;

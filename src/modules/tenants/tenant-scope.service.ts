@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Role } from '../../common/auth/permissions.js';
 import { RequestContext } from '../../common/context/request-context.js';
-import { TenantStatus } from './tenant.entity.js';
+import { type Tenant, TenantStatus } from './tenant.entity.js';
 import { TenantError, TenantErrorCode, tenantNotFound } from './tenants.errors.js';
 import { TenantsRepository } from './tenants.repository.js';
 
@@ -15,6 +15,15 @@ export class TenantScope {
     private readonly context: RequestContext,
     private readonly tenants: TenantsRepository,
   ) {}
+
+  /** The tenant with this id if the caller may see it: super admins any live tenant, others their own. Else 404. */
+  async visible(id: string): Promise<Tenant> {
+    const principal = this.context.principal;
+    if (principal.role !== Role.SUPER_ADMIN && principal.tenantId !== id) throw tenantNotFound();
+    const tenant = await this.tenants.findById(id);
+    if (!tenant || tenant.status === TenantStatus.DELETED) throw tenantNotFound();
+    return tenant;
+  }
 
   async run<T>(requestedTenantId: string | undefined, fn: () => Promise<T>): Promise<T> {
     const principal = this.context.principal;

@@ -12,6 +12,7 @@ import type { CreateTenantDto, ListTenantsQuery, UpdateTenantDto } from './dto/t
 import { TenantDto, type TenantStatisticsDto } from './dto/tenant.dto.js';
 import { type Tenant, TenantStatus } from './tenant.entity.js';
 import { TenantError, TenantErrorCode, tenantNotFound } from './tenants.errors.js';
+import { TenantScope } from './tenant-scope.service.js';
 import { TenantsRepository } from './tenants.repository.js';
 
 function slugify(name: string): string {
@@ -29,6 +30,7 @@ function slugify(name: string): string {
 export class TenantsService {
   constructor(
     private readonly tenants: TenantsRepository,
+    private readonly scope: TenantScope,
     private readonly users: UsersService,
     private readonly context: RequestContext,
     private readonly apiKeys: ApiKeysService,
@@ -63,7 +65,7 @@ export class TenantsService {
   }
 
   async get(id: string): Promise<TenantDto> {
-    return TenantDto.from(await this.visible(id));
+    return TenantDto.from(await this.scope.visible(id));
   }
 
   current(): Promise<TenantDto> {
@@ -73,7 +75,7 @@ export class TenantsService {
   }
 
   async update(id: string, patch: UpdateTenantDto): Promise<TenantDto> {
-    const tenant = await this.visible(id);
+    const tenant = await this.scope.visible(id);
     const superAdmin = this.context.principal.role === Role.SUPER_ADMIN;
     if (!superAdmin && patch.slug !== undefined) {
       throw new TenantError(TenantErrorCode.TENANT_FIELD_FORBIDDEN, 'Only super admins may change the slug.');
@@ -95,7 +97,7 @@ export class TenantsService {
   }
 
   async suspend(id: string, reason: string): Promise<TenantDto> {
-    const tenant = await this.visible(id);
+    const tenant = await this.scope.visible(id);
     if (tenant.status !== TenantStatus.ACTIVE) {
       throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
     }
@@ -105,7 +107,7 @@ export class TenantsService {
   }
 
   async reactivate(id: string): Promise<TenantDto> {
-    const tenant = await this.visible(id);
+    const tenant = await this.scope.visible(id);
     if (tenant.status !== TenantStatus.SUSPENDED) {
       throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
     }
@@ -115,18 +117,9 @@ export class TenantsService {
   }
 
   async statistics(id: string): Promise<TenantStatisticsDto> {
-    const tenant = await this.visible(id);
+    const tenant = await this.scope.visible(id);
     const users = await this.context.runInTenant(tenant.id, () => this.users.countByRoleAndStatus());
     return { tenantId: tenant.id, totalUsers: users.reduce((n, r) => n + r.count, 0), users };
-  }
-
-  /** Super admins see every tenant that is not deleted; others only their own. Anything else is 404. */
-  private async visible(id: string): Promise<Tenant> {
-    const principal = this.context.principal;
-    if (principal.role !== Role.SUPER_ADMIN && principal.tenantId !== id) throw tenantNotFound();
-    const tenant = await this.tenants.findById(id);
-    if (!tenant || tenant.status === TenantStatus.DELETED) throw tenantNotFound();
-    return tenant;
   }
 
   private async freeSlug(name: string, requested?: string): Promise<string> {
