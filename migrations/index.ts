@@ -2,6 +2,7 @@ import { CreateTenants1763780000000 } from './1763780000000-create-tenants.js';
 import { CreateUsersAndSessions1763790000000 } from './1763790000000-create-users-and-sessions.js';
 import { CreateMailAndOneTimeTokens1763800000000 } from './1763800000000-create-mail-and-one-time-tokens.js';
 import { CreateApiKeys1763810000000 } from './1763810000000-create-api-keys.js';
+import { TenantIsolationAndIdentityHardening1764600000000 } from './1764600000000-tenant-isolation-and-identity-hardening.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   CreateUsersAndSessions1763790000000,
   CreateMailAndOneTimeTokens1763800000000,
   CreateApiKeys1763810000000,
+  TenantIsolationAndIdentityHardening1764600000000,
 ];

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Logger, type LoggerService, RequestMethod } from '@nestjs/common';
+import { type LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
-import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
-import { createValidationPipe } from './common/http/validation.pipe.js';
+import { AsyncContext } from './core/context/async-context.js';
+import { CommonError, CommonErrorCode } from './core/errors/app-error.js';
+import { ProblemDetailsFilter } from './core/errors/problem-details.filter.js';
+import { containsNul, registerJsonBodyParser } from './core/http/json-body.js';
+import { MethodIndex } from './core/http/method-index.js';
+import { createValidationPipe } from './core/http/validation.pipe.js';
+import { AppLogger } from './core/logging/logger.js';
 import { MetricsService } from './modules/metrics/metrics.service.js';
 import { setupSwagger } from './openapi.js';
 
@@ -31,13 +37,21 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     logger: false,
     requestIdHeader: false,
     genReqId: requestIdFrom,
+    // The client IP (login limits, logs, usage records) comes from X-Forwarded-For only through trusted hops.
+    // Fastify takes a hop count too, though the adapter's option type does not say so.
+    trustProxy: config.http.trustProxy as boolean | string[],
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  const fastify = adapter.getInstance();
+  const methods = MethodIndex.attach(fastify);
+  registerJsonBodyParser(fastify);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(moduleOptions), adapter, {
     logger,
     bufferLogs: false,
     abortOnError: false,
+    // Bodies are parsed by registerJsonBodyParser alone: JSON, inspected before parsing.
+    bodyParser: false,
   });
 
   app.setGlobalPrefix(API_PREFIX, {
@@ -48,47 +62,74 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
-  registerHttpHooks(app);
+  app.useGlobalFilters(new ProblemDetailsFilter(methods));
+  registerHttpHooks(app, logger instanceof AppLogger ? logger.pino.child({ context: 'HTTP' }) : undefined);
   await setupSwagger(app);
   return app;
 }
 
-function registerHttpHooks(app: NestFastifyApplication): void {
+/**
+ * The per-request pipeline around Nest: request id header, request context,
+ * hostile-input checks, access log and metrics. Callback-style hooks only: an
+ * async hook costs a promise (and its async-hook bookkeeping) per request.
+ */
+function registerHttpHooks(app: NestFastifyApplication, accessLog: PinoLogger | undefined): void {
   const fastify = app.getHttpAdapter().getInstance();
-  const accessLog = new Logger('HTTP');
   const metrics = app.get(MetricsService);
 
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     reply.header('x-request-id', request.id);
+    done();
+  });
+
+  // PostgreSQL refuses NUL in text, so a NUL in the query or path is a client error, caught before any handler.
+  fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (containsNul(request.query) || containsNul(request.params)) {
+      done(
+        new CommonError(CommonErrorCode.BAD_REQUEST, 'The URL contains a NUL character, which no parameter accepts.'),
+      );
+      return;
+    }
+    done();
+  });
+
+  // The request context (AsyncLocalStorage) is entered once the body is parsed, so guards, pipes,
+  // handlers and filters all run inside it; body-parsing callbacks would otherwise lose it.
+  fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    AsyncContext.run({ requestId: request.id }, done);
   });
 
   // While draining, tell keep-alive clients to disconnect so closing does not wait for their idle sockets.
   let draining = false;
-  fastify.addHook('preClose', async () => {
+  fastify.addHook('preClose', (done: () => void) => {
     draining = true;
+    done();
   });
-  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
     if (draining) reply.header('connection', 'close');
+    done(null, payload);
   });
 
-  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const route = request.routeOptions.url ?? '(unmatched)';
+    const status = reply.statusCode;
     const durationMs = Math.round(reply.elapsedTime * 100) / 100;
-    metrics.observeRequest(request.method, route, reply.statusCode, durationMs);
-    const principal = request.principal;
-    accessLog.log({
-      message: `${request.method} ${route} ${reply.statusCode} ${durationMs}ms`,
-      requestId: request.id,
-      ...(principal && {
-        tenantId: principal.tenantId,
-        principal: principal.kind === 'tenant_app' ? 'tenant_app' : principal.userId,
-        keyPrefix: principal.apiKey?.prefix,
-      }),
-      method: request.method,
-      route,
-      status: reply.statusCode,
-      durationMs,
-    });
+    metrics.observeRequest(request.method, route, status, durationMs);
+    if (accessLog?.isLevelEnabled('info')) {
+      const principal = request.principal;
+      accessLog.info({
+        message: `${request.method} ${route} ${status} ${durationMs}ms`,
+        requestId: request.id,
+        tenantId: principal?.homeTenantId,
+        principal: principal && (principal.kind === 'tenant_app' ? 'tenant_app' : principal.subject),
+        keyPrefix: principal?.keyPrefix,
+        method: request.method,
+        route,
+        status,
+        durationMs,
+        ip: request.ip,
+      });
+    }
+    done();
   });
 }

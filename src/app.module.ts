@@ -1,13 +1,9 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ClsModule } from 'nestjs-cls';
-import type { FastifyRequest } from 'fastify';
-import { MailModule } from './common/mail/mail.module.js';
-import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { createDatabaseOptions, type DatabaseOverrides } from './database/database-options.js';
-import { ContextModule } from './common/context/context.module.js';
+import { CoreModule } from './core/core.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -29,21 +25,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        ClsModule.forRoot({
-          global: true,
-          middleware: {
-            mount: true,
-            generateId: true,
-            // Fastify has already chosen the id (incoming X-Request-Id when sane, else a new UUID).
-            idGenerator: (req: FastifyRequest) => String(req.id),
-          },
-        }),
         TypeOrmModule.forRootAsync({
           useFactory: async () => ({ ...(await createDatabaseOptions(config, database)), autoLoadEntities: true }),
         }),
-        ContextModule,
-        RedisModule,
-        MailModule,
+        CoreModule,
         MetricsModule,
         HealthModule,
         AuthModule,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
-import { createNestLogger, createWinston } from './common/logging/logger.js';
+import { AppLogger, createPino } from './core/logging/logger.js';
 import { ConfigValidationError, loadConfig } from './config/app-config.js';
 import { installGracefulShutdown } from './shutdown.js';
 
@@ -18,7 +18,7 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const logger = createNestLogger(createWinston(config));
+  const logger = new AppLogger(createPino(config));
   const app = await createApp({ config, logger });
   installGracefulShutdown(app, config.http.shutdownTimeoutMs);
   await app.listen({ port: config.http.port, host: config.http.host });

@@ -1,53 +1,22 @@
 /* eslint-disable */
 export default async () => {
   const t = {
-    ['./modules/tenants/tenant.entity.js']: await import('./modules/tenants/tenant.entity.js'),
-    ['./common/auth/permissions.js']: await import('./common/auth/permissions.js'),
-    ['./common/errors/problem-details.dto.js']: await import('./common/errors/problem-details.dto.js'),
-    ['./modules/auth/one-time-token.entity.js']: await import('./modules/auth/one-time-token.entity.js'),
-    ['./modules/users/user.entity.js']: await import('./modules/users/user.entity.js'),
-    ['./modules/users/dto/user.dto.js']: await import('./modules/users/dto/user.dto.js'),
-    ['./modules/tenants/dto/tenant.dto.js']: await import('./modules/tenants/dto/tenant.dto.js'),
+    ['./core/auth/permissions.js']: await import('./core/auth/permissions.js'),
+    ['./core/identity/one-time-token.entity.js']: await import('./core/identity/one-time-token.entity.js'),
+    ['./core/identity/tenant.entity.js']: await import('./core/identity/tenant.entity.js'),
+    ['./core/identity/user.entity.js']: await import('./core/identity/user.entity.js'),
+    ['./core/errors/problem-details.dto.js']: await import('./core/errors/problem-details.dto.js'),
     ['./modules/auth/dto/auth.dto.js']: await import('./modules/auth/dto/auth.dto.js'),
+    ['./core/identity/tenant.dto.js']: await import('./core/identity/tenant.dto.js'),
+    ['./modules/tenants/dto/tenant.dto.js']: await import('./modules/tenants/dto/tenant.dto.js'),
+    ['./modules/users/dto/user.dto.js']: await import('./modules/users/dto/user.dto.js'),
     ['./modules/api-keys/dto/api-key.dto.js']: await import('./modules/api-keys/dto/api-key.dto.js'),
   };
   return {
     '@nestjs/swagger': {
       models: [
         [
-          import('./common/mail/mail-outbox.entity.js'),
-          {
-            MailOutbox: {
-              id: { required: true, type: () => String },
-              tenantId: { required: true, type: () => String, nullable: true },
-              to: { required: true, type: () => String },
-              subject: { required: true, type: () => String },
-              body: { required: true, type: () => String },
-              transport: { required: true, enum: ['outbox', 'smtp'] },
-              sentAt: { required: true, type: () => Date, nullable: true },
-              error: { required: true, type: () => String, nullable: true },
-              createdAt: { required: true, type: () => Date },
-            },
-          },
-        ],
-        [
-          import('./modules/tenants/tenant.entity.js'),
-          {
-            Tenant: {
-              id: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              slug: { required: true, type: () => String },
-              status: { required: true, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
-              statusReason: { required: true, type: () => String, nullable: true },
-              settings: { required: true, type: 'object', additionalProperties: true },
-              createdAt: { required: true, type: () => Date },
-              updatedAt: { required: true, type: () => Date },
-              deletedAt: { required: true, type: () => Date, nullable: true },
-            },
-          },
-        ],
-        [
-          import('./modules/api-keys/api-key.entity.js'),
+          import('./core/identity/api-key.entity.js'),
           {
             ApiKey: {
               tenantId: { required: true, type: () => String },
@@ -57,7 +26,7 @@ export default async () => {
               name: { required: true, type: () => String },
               prefix: { required: true, type: () => String },
               keyHash: { required: true, type: () => String },
-              scopes: { required: true, enum: t['./common/auth/permissions.js'].Permission, isArray: true },
+              scopes: { required: true, enum: t['./core/auth/permissions.js'].Permission, isArray: true },
               expiresAt: { required: true, type: () => Date, nullable: true },
               lastUsedAt: { required: true, type: () => Date, nullable: true },
               revokedAt: { required: true, type: () => Date, nullable: true },
@@ -66,7 +35,59 @@ export default async () => {
           },
         ],
         [
-          import('./common/errors/problem-details.dto.js'),
+          import('./core/identity/one-time-token.entity.js'),
+          {
+            OneTimeToken: {
+              tenantId: { required: true, type: () => String },
+              id: { required: true, type: () => String },
+              userId: { required: true, type: () => String },
+              purpose: { required: true, enum: t['./core/identity/one-time-token.entity.js'].TokenPurpose },
+              tokenHash: { required: true, type: () => String },
+              expiresAt: { required: true, type: () => Date },
+              usedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./core/identity/tenant.entity.js'),
+          {
+            Tenant: {
+              id: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              slug: { required: true, type: () => String },
+              status: { required: true, enum: t['./core/identity/tenant.entity.js'].TenantStatus },
+              statusReason: { required: true, type: () => String, nullable: true },
+              settings: { required: true, type: 'object', additionalProperties: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+              deletedAt: { required: true, type: () => Date, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./core/identity/user.entity.js'),
+          {
+            User: {
+              tenantId: { required: true, type: () => String },
+              id: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              passwordHash: { required: true, type: () => String, nullable: true },
+              role: { required: true, type: () => Object },
+              status: { required: true, enum: t['./core/identity/user.entity.js'].UserStatus },
+              emailVerifiedAt: { required: true, type: () => Date, nullable: true },
+              tokenVersion: { required: true, type: () => Number },
+              failedLogins: { required: true, type: () => Number },
+              lockedUntil: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+              deletedAt: { required: true, type: () => Date, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./core/errors/problem-details.dto.js'),
           {
             FieldErrorDto: {
               field: { required: true, type: () => String },
@@ -80,7 +101,62 @@ export default async () => {
               code: { required: true, type: () => String },
               requestId: { required: true, type: () => String },
               instance: { required: true, type: () => String },
-              errors: { required: false, type: () => [t['./common/errors/problem-details.dto.js'].FieldErrorDto] },
+              errors: { required: false, type: () => [t['./core/errors/problem-details.dto.js'].FieldErrorDto] },
+            },
+          },
+        ],
+        [
+          import('./core/identity/platform-admin.entity.js'),
+          {
+            PlatformAdmin: {
+              id: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              passwordHash: { required: true, type: () => String },
+              tokenVersion: { required: true, type: () => Number },
+              failedLogins: { required: true, type: () => Number },
+              lockedUntil: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./core/identity/auth-session.entity.js'),
+          {
+            AuthSession: {
+              id: { required: true, type: () => String },
+              familyId: { required: true, type: () => String },
+              subjectKind: { required: true, enum: ['user', 'platform_admin'] },
+              subjectId: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String, nullable: true },
+              tokenHash: { required: true, type: () => String },
+              expiresAt: { required: true, type: () => Date },
+              usedAt: { required: true, type: () => Date, nullable: true },
+              revokedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./core/mail/mail-outbox.entity.js'),
+          {
+            MailOutbox: {
+              id: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String, nullable: true },
+              to: { required: true, type: () => String },
+              subject: { required: true, type: () => String },
+              body: { required: true, type: () => String },
+              transport: { required: true, enum: ['smtp', 'outbox'] },
+              sentAt: { required: true, type: () => Date, nullable: true },
+              error: { required: true, type: () => String, nullable: true },
+              attempts: {
+                required: true,
+                type: () => Number,
+                description: 'Delivery attempts so far (the first is made right after the sending change commits).',
+              },
+              claimedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
             },
           },
         ],
@@ -89,10 +165,10 @@ export default async () => {
           {
             CreateApiKeyDto: {
               name: { required: true, type: () => String },
-              scopes: { required: false, enum: t['./common/auth/permissions.js'].Permission, isArray: true },
+              scopes: { required: false, enum: t['./core/auth/permissions.js'].Permission, isArray: true },
               expiresAt: { required: false, type: () => String },
             },
-            ListApiKeysQuery: { all: { required: false, enum: ['true', 'false'] } },
+            ListApiKeysQuery: { all: { required: false, enum: ['false', 'true'] } },
             RegenerateTenantKeyDto: { graceSeconds: { required: false, type: () => Number } },
             ApiKeyDto: {
               id: { required: true, type: () => String },
@@ -110,194 +186,17 @@ export default async () => {
           },
         ],
         [
-          import('./modules/auth/one-time-token.entity.js'),
-          {
-            OneTimeToken: {
-              tenantId: { required: true, type: () => String },
-              id: { required: true, type: () => String },
-              userId: { required: true, type: () => String },
-              purpose: { required: true, enum: t['./modules/auth/one-time-token.entity.js'].TokenPurpose },
-              tokenHash: { required: true, type: () => String },
-              expiresAt: { required: true, type: () => Date },
-              usedAt: { required: true, type: () => Date, nullable: true },
-              createdAt: { required: true, type: () => Date },
-            },
-          },
-        ],
-        [
-          import('./modules/users/user.entity.js'),
-          {
-            User: {
-              tenantId: { required: true, type: () => String },
-              id: { required: true, type: () => String },
-              email: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              passwordHash: { required: true, type: () => String, nullable: true },
-              role: { required: true, type: () => Object },
-              status: { required: true, enum: t['./modules/users/user.entity.js'].UserStatus },
-              emailVerifiedAt: { required: true, type: () => Date, nullable: true },
-              tokenVersion: { required: true, type: () => Number },
-              failedLogins: { required: true, type: () => Number },
-              lockedUntil: { required: true, type: () => Date, nullable: true },
-              createdAt: { required: true, type: () => Date },
-              updatedAt: { required: true, type: () => Date },
-              deletedAt: { required: true, type: () => Date, nullable: true },
-            },
-          },
-        ],
-        [
-          import('./modules/users/dto/user.dto.js'),
-          {
-            UserDto: {
-              id: { required: true, type: () => String },
-              tenantId: { required: true, type: () => String },
-              email: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              role: { required: true, type: () => Object },
-              status: { required: true, enum: t['./modules/users/user.entity.js'].UserStatus },
-              emailVerified: { required: true, type: () => Boolean },
-              createdAt: { required: true, type: () => String },
-              updatedAt: { required: true, type: () => String },
-            },
-            UserPageDto: {
-              items: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].UserDto] },
-              total: { required: true, type: () => Number },
-              limit: { required: true, type: () => Number },
-              offset: { required: true, type: () => Number },
-            },
-            CreateUserDto: {
-              password: { required: false, type: () => String },
-              email: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              role: { required: true, type: () => Object },
-            },
-            BulkUserDto: {
-              email: { required: true, type: () => String },
-              role: { required: true, type: () => Object },
-              name: { required: false, type: () => String },
-            },
-            BulkCreateUsersDto: {
-              users: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkUserDto] },
-            },
-            BulkRowErrorDto: {
-              code: { required: true, type: () => String },
-              detail: { required: true, type: () => String },
-            },
-            BulkRowResultDto: {
-              email: { required: true, type: () => String },
-              result: { required: true, enum: ['invited', 'failed'] },
-              user: { required: false, type: () => t['./modules/users/dto/user.dto.js'].UserDto },
-              error: { required: false, type: () => t['./modules/users/dto/user.dto.js'].BulkRowErrorDto },
-            },
-            BulkCreateUsersResultDto: {
-              results: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkRowResultDto] },
-            },
-            UpdateUserDto: {
-              name: { required: false, type: () => String },
-              role: { required: false, type: () => Object },
-              status: { required: false, enum: t['./modules/users/user.entity.js'].UserStatus },
-            },
-            TenantSelector: { tenantId: { required: false, type: () => String } },
-            ListUsersQuery: {
-              role: { required: false, type: () => Object },
-              status: { required: false, enum: t['./modules/users/user.entity.js'].UserStatus },
-              search: { required: false, type: () => String },
-              tenantId: { required: false, type: () => String },
-            },
-            DeleteUserQuery: { hard: { required: false, enum: ['true', 'false'] } },
-            UserPermissionsDto: {
-              role: { required: true, type: () => Object },
-              permissions: { required: true, type: () => [String] },
-            },
-          },
-        ],
-        [
-          import('./modules/tenants/dto/tenant.dto.js'),
+          import('./core/identity/tenant.dto.js'),
           {
             TenantDto: {
               id: { required: true, type: () => String },
               name: { required: true, type: () => String },
               slug: { required: true, type: () => String },
-              status: { required: true, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
+              status: { required: true, enum: t['./core/identity/tenant.entity.js'].TenantStatus },
               statusReason: { required: true, type: () => String, nullable: true },
               settings: { required: true, type: 'object', additionalProperties: true },
               createdAt: { required: true, type: () => String },
               updatedAt: { required: true, type: () => String },
-            },
-            TenantPageDto: {
-              items: { required: true, type: () => [t['./modules/tenants/dto/tenant.dto.js'].TenantDto] },
-              total: { required: true, type: () => Number },
-              limit: { required: true, type: () => Number },
-              offset: { required: true, type: () => Number },
-            },
-            FirstAdminDto: {
-              email: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              password: { required: false, type: () => String },
-            },
-            CreateTenantDto: {
-              name: { required: true, type: () => String },
-              slug: { required: false, type: () => String },
-              admin: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].FirstAdminDto },
-            },
-            UpdateTenantDto: {
-              name: { required: false, type: () => String },
-              slug: { required: false, type: () => String },
-              settings: { required: false, type: 'object', additionalProperties: true },
-            },
-            SuspendTenantDto: { reason: { required: true, type: () => String } },
-            ListTenantsQuery: {
-              status: { required: false, enum: t['./modules/tenants/tenant.entity.js'].TenantStatus },
-              search: { required: false, type: () => String },
-            },
-            DeleteTenantQuery: { hard: { required: false, enum: ['true', 'false'] } },
-            CreatedTenantDto: {
-              tenant: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              adminId: { required: true, type: () => String },
-              apiKey: { required: true, type: () => String },
-            },
-            RoleStatusCountDto: {
-              role: { required: true, type: () => String },
-              status: { required: true, type: () => String },
-              count: { required: true, type: () => Number },
-            },
-            TenantStatisticsDto: {
-              tenantId: { required: true, type: () => String },
-              totalUsers: { required: true, type: () => Number },
-              users: { required: true, type: () => [t['./modules/tenants/dto/tenant.dto.js'].RoleStatusCountDto] },
-            },
-          },
-        ],
-        [
-          import('./modules/auth/auth-session.entity.js'),
-          {
-            AuthSession: {
-              id: { required: true, type: () => String },
-              familyId: { required: true, type: () => String },
-              subjectKind: { required: true, enum: ['user', 'platform_admin'] },
-              subjectId: { required: true, type: () => String },
-              tenantId: { required: true, type: () => String, nullable: true },
-              tokenHash: { required: true, type: () => String },
-              expiresAt: { required: true, type: () => Date },
-              usedAt: { required: true, type: () => Date, nullable: true },
-              revokedAt: { required: true, type: () => Date, nullable: true },
-              createdAt: { required: true, type: () => Date },
-            },
-          },
-        ],
-        [
-          import('./modules/auth/platform-admin.entity.js'),
-          {
-            PlatformAdmin: {
-              id: { required: true, type: () => String },
-              email: { required: true, type: () => String },
-              name: { required: true, type: () => String },
-              passwordHash: { required: true, type: () => String },
-              tokenVersion: { required: true, type: () => Number },
-              failedLogins: { required: true, type: () => Number },
-              lockedUntil: { required: true, type: () => Date, nullable: true },
-              createdAt: { required: true, type: () => Date },
-              updatedAt: { required: true, type: () => Date },
             },
           },
         ],
@@ -349,12 +248,119 @@ export default async () => {
                 nullable: true,
               },
               apiKey: { required: true, type: () => t['./modules/auth/dto/auth.dto.js'].MeApiKeyDto, nullable: true },
-              tenant: {
-                required: true,
-                type: () => t['./modules/tenants/dto/tenant.dto.js'].TenantDto,
-                nullable: true,
-              },
+              tenant: { required: true, type: () => t['./core/identity/tenant.dto.js'].TenantDto, nullable: true },
               role: { required: true, type: () => String },
+              permissions: { required: true, type: () => [String] },
+            },
+          },
+        ],
+        [
+          import('./modules/tenants/dto/tenant.dto.js'),
+          {
+            TenantPageDto: {
+              items: { required: true, type: () => [t['./core/identity/tenant.dto.js'].TenantDto] },
+              total: { required: true, type: () => Number },
+              limit: { required: true, type: () => Number },
+              offset: { required: true, type: () => Number },
+            },
+            FirstAdminDto: {
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              password: { required: false, type: () => String },
+            },
+            CreateTenantDto: {
+              name: { required: true, type: () => String },
+              slug: { required: false, type: () => String },
+              admin: { required: true, type: () => t['./modules/tenants/dto/tenant.dto.js'].FirstAdminDto },
+            },
+            UpdateTenantDto: {
+              name: { required: false, type: () => String },
+              slug: { required: false, type: () => String },
+              settings: { required: false, type: 'object', additionalProperties: true },
+            },
+            SuspendTenantDto: { reason: { required: true, type: () => String } },
+            ListTenantsQuery: {
+              status: { required: false, enum: t['./core/identity/tenant.entity.js'].TenantStatus },
+              search: { required: false, type: () => String },
+            },
+            DeleteTenantQuery: { hard: { required: false, enum: ['false', 'true'] } },
+            CreatedTenantDto: {
+              tenant: { required: true, type: () => t['./core/identity/tenant.dto.js'].TenantDto },
+              adminId: { required: true, type: () => String },
+              apiKey: { required: true, type: () => String },
+            },
+            RoleStatusCountDto: {
+              role: { required: true, type: () => String },
+              status: { required: true, type: () => String },
+              count: { required: true, type: () => Number },
+            },
+            TenantStatisticsDto: {
+              tenantId: { required: true, type: () => String },
+              totalUsers: { required: true, type: () => Number },
+              users: { required: true, type: () => [t['./modules/tenants/dto/tenant.dto.js'].RoleStatusCountDto] },
+            },
+          },
+        ],
+        [
+          import('./modules/users/dto/user.dto.js'),
+          {
+            UserDto: {
+              id: { required: true, type: () => String },
+              tenantId: { required: true, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+              status: { required: true, enum: t['./core/identity/user.entity.js'].UserStatus },
+              emailVerified: { required: true, type: () => Boolean },
+              createdAt: { required: true, type: () => String },
+              updatedAt: { required: true, type: () => String },
+            },
+            UserPageDto: {
+              items: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].UserDto] },
+              total: { required: true, type: () => Number },
+              limit: { required: true, type: () => Number },
+              offset: { required: true, type: () => Number },
+            },
+            CreateUserDto: {
+              password: { required: false, type: () => String },
+              email: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+            },
+            BulkUserDto: {
+              email: { required: true, type: () => String },
+              role: { required: true, type: () => Object },
+              name: { required: false, type: () => String },
+            },
+            BulkCreateUsersDto: {
+              users: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkUserDto] },
+            },
+            BulkRowErrorDto: {
+              code: { required: true, type: () => String },
+              detail: { required: true, type: () => String },
+            },
+            BulkRowResultDto: {
+              email: { required: true, type: () => String },
+              result: { required: true, enum: ['invited', 'failed'] },
+              user: { required: false, type: () => t['./modules/users/dto/user.dto.js'].UserDto },
+              error: { required: false, type: () => t['./modules/users/dto/user.dto.js'].BulkRowErrorDto },
+            },
+            BulkCreateUsersResultDto: {
+              results: { required: true, type: () => [t['./modules/users/dto/user.dto.js'].BulkRowResultDto] },
+            },
+            UpdateUserDto: {
+              name: { required: false, type: () => String },
+              role: { required: false, type: () => Object },
+              status: { required: false, enum: t['./core/identity/user.entity.js'].UserStatus },
+            },
+            ListUsersQuery: {
+              role: { required: false, type: () => Object },
+              status: { required: false, enum: t['./core/identity/user.entity.js'].UserStatus },
+              search: { required: false, type: () => String },
+            },
+            DeleteUserQuery: { hard: { required: false, enum: ['false', 'true'] } },
+            UserPermissionsDto: {
+              role: { required: true, type: () => Object },
               permissions: { required: true, type: () => [String] },
             },
           },
@@ -371,37 +377,6 @@ export default async () => {
               revoke: {},
             },
             TenantKeyController: { regenerate: { type: t['./modules/api-keys/dto/api-key.dto.js'].CreatedApiKeyDto } },
-          },
-        ],
-        [
-          import('./modules/users/users.controller.js'),
-          {
-            UsersController: {
-              list: { type: t['./modules/users/dto/user.dto.js'].UserPageDto },
-              get: { type: t['./modules/users/dto/user.dto.js'].UserDto },
-              create: { type: t['./modules/users/dto/user.dto.js'].UserDto },
-              bulk: { type: t['./modules/users/dto/user.dto.js'].BulkCreateUsersResultDto },
-              update: { type: t['./modules/users/dto/user.dto.js'].UserDto },
-              remove: {},
-              verify: { type: t['./modules/users/dto/user.dto.js'].UserDto },
-              permissions: { type: t['./modules/users/dto/user.dto.js'].UserPermissionsDto },
-            },
-          },
-        ],
-        [
-          import('./modules/tenants/tenants.controller.js'),
-          {
-            TenantsController: {
-              create: { type: t['./modules/tenants/dto/tenant.dto.js'].CreatedTenantDto },
-              list: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantPageDto },
-              current: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              get: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              update: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              remove: {},
-              suspend: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              reactivate: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantDto },
-              statistics: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantStatisticsDto },
-            },
           },
         ],
         [
@@ -427,6 +402,37 @@ export default async () => {
           { HealthController: { live: { type: Object }, ready: { type: Object } } },
         ],
         [import('./modules/metrics/metrics.controller.js'), { MetricsController: { render: { type: String } } }],
+        [
+          import('./modules/tenants/tenants.controller.js'),
+          {
+            TenantsController: {
+              create: { type: t['./modules/tenants/dto/tenant.dto.js'].CreatedTenantDto },
+              list: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantPageDto },
+              current: { type: t['./core/identity/tenant.dto.js'].TenantDto },
+              get: { type: t['./core/identity/tenant.dto.js'].TenantDto },
+              update: { type: t['./core/identity/tenant.dto.js'].TenantDto },
+              remove: {},
+              suspend: { type: t['./core/identity/tenant.dto.js'].TenantDto },
+              reactivate: { type: t['./core/identity/tenant.dto.js'].TenantDto },
+              statistics: { type: t['./modules/tenants/dto/tenant.dto.js'].TenantStatisticsDto },
+            },
+          },
+        ],
+        [
+          import('./modules/users/users.controller.js'),
+          {
+            UsersController: {
+              list: { type: t['./modules/users/dto/user.dto.js'].UserPageDto },
+              get: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              create: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              bulk: { type: t['./modules/users/dto/user.dto.js'].BulkCreateUsersResultDto },
+              update: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              remove: {},
+              verify: { type: t['./modules/users/dto/user.dto.js'].UserDto },
+              permissions: { type: t['./modules/users/dto/user.dto.js'].UserPermissionsDto },
+            },
+          },
+        ],
       ],
     },
   };

@@ -52,14 +52,35 @@ describe('loadConfig', () => {
     expect(names).toEqual(['BODY_LIMIT_BYTES', 'DATABASE_URL', 'LOG_FORMAT', 'MIGRATIONS_RUN', 'NODE_ENV', 'PORT']);
   });
 
-  it('requires a strong JWT_SECRET in production, and never echoes it', () => {
+  it('requires a strong JWT_SECRET and a SECRETS_KEY in production, and never echoes them', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       expect.stringMatching(/^JWT_SECRET: .*required when NODE_ENV=production/),
+      expect.stringMatching(/^SECRETS_KEY: .*required when NODE_ENV=production/),
     ]);
-    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short-secret' });
-    expect(problems).toEqual([expect.stringMatching(/^JWT_SECRET: .*at least 32/)]);
-    expect(problems.join()).not.toContain('short-secret');
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).log.format).toBe('json');
+    const secretsKey = Buffer.alloc(32, 7).toString('base64');
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short-secret', SECRETS_KEY: 'too-short' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^JWT_SECRET: .*at least 32/),
+      expect.stringMatching(/^SECRETS_KEY: .*32 bytes/),
+    ]);
+    expect(problems.join()).not.toMatch(/short-secret|too-short/);
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), SECRETS_KEY: secretsKey });
+    expect(config.log.format).toBe('json');
+    expect(config.secretsKey).toEqual(Buffer.alloc(32, 7));
+  });
+
+  it('reads TRUST_PROXY as off, a hop count, or a list of addresses and ranges', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+    ]);
+    for (const bad of ['true', 'yes', '10.0.0.0/33', '300.1.1.1', 'proxy.local']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(ConfigValidationError);
+    }
   });
 
   it('treats empty optional values as unset', () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -7,6 +9,7 @@ import {
   IsOptional,
   IsString,
   IsUrl,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -36,6 +39,9 @@ const toBool = ({ value }: { value: unknown }) => {
   if (v === 'false' || v === '0') return false;
   return value;
 };
+
+/** false, a hop count, or a comma-separated list of IPv4/IPv6 addresses and CIDR ranges. */
+const TRUST_PROXY = /^(?:false|true|\d{1,2}|[0-9A-Fa-f:.]+(?:\/\d{1,3})?(?:\s*,\s*[0-9A-Fa-f:.]+(?:\/\d{1,3})?)*)$/;
 
 /** The raw environment, as validated at boot. Names match the variables in .env.example. */
 export class EnvironmentVariables {
@@ -161,6 +167,104 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(3)
   MAIL_FROM = 'Atrium <no-reply@atrium.local>';
+
+  @Transform(toBool)
+  @IsBoolean()
+  DATABASE_RLS = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  PRINCIPAL_CACHE_TTL_MS = 2000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(TRUST_PROXY, {
+    message: 'TRUST_PROXY must be false, a hop count, or a comma-separated list of IP addresses or CIDR ranges',
+  })
+  TRUST_PROXY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
+  METRICS_TOKEN?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.SECRETS_KEY !== undefined)
+  @IsString({ message: 'SECRETS_KEY is required when NODE_ENV=production' })
+  @Matches(/^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
+    message: 'SECRETS_KEY must be 32 bytes, as 64 hex characters or 44 base64 characters',
+  })
+  SECRETS_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' })
+  S3_BUCKET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  S3_ENDPOINT?: string;
+
+  @IsString()
+  @MinLength(1)
+  S3_REGION = 'us-east-1';
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.S3_BUCKET !== undefined || env.S3_ACCESS_KEY_ID !== undefined)
+  @IsString({ message: 'S3_ACCESS_KEY_ID is required with S3_BUCKET' })
+  S3_ACCESS_KEY_ID?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.S3_BUCKET !== undefined || env.S3_SECRET_ACCESS_KEY !== undefined)
+  @IsString({ message: 'S3_SECRET_ACCESS_KEY is required with S3_BUCKET' })
+  S3_SECRET_ACCESS_KEY?: string;
+
+  @Transform(toBool)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  JOB_CONCURRENCY = 4;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  JOB_POLL_INTERVAL_MS = 1000;
+}
+
+/** What Fastify's `trustProxy` takes: false, a hop count, or addresses and ranges. */
+export type TrustProxy = false | number | string[];
+
+function trustProxyOf(value: string | undefined): TrustProxy {
+  if (value === undefined || value === 'false') return false;
+  // `true` would trust any X-Forwarded-For: only a count or an explicit list is accepted as trust.
+  if (value === 'true')
+    throw new ConfigValidationError(['TRUST_PROXY: use a hop count or a list of proxies, not true']);
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => {
+    const [address, bits] = e.split('/');
+    const family = isIP(address);
+    if (family === 0) return true;
+    return bits !== undefined && (Number(bits) > (family === 4 ? 32 : 128) || bits === '');
+  });
+  if (bad.length > 0)
+    throw new ConfigValidationError([`TRUST_PROXY: not an IP address or CIDR range: ${bad.join(', ')}`]);
+  return entries;
+}
+
+function secretsKeyOf(value: string | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
 }
 
 export interface AppConfig {
@@ -171,6 +275,10 @@ export interface AppConfig {
     readonly host: string;
     readonly bodyLimitBytes: number;
     readonly shutdownTimeoutMs: number;
+    /** Which X-Forwarded-For hops to believe for the client IP (false: none, the socket address counts). */
+    readonly trustProxy: TrustProxy;
+    /** Bearer token that may read /metrics (super admins always may). */
+    readonly metricsToken?: string;
   };
   readonly database: {
     /** PostgreSQL connection string; undefined means the embedded PGlite database. */
@@ -178,14 +286,19 @@ export interface AppConfig {
     /** Directory for the embedded database and files; 'memory' keeps PGlite in memory. */
     readonly dataDir: string;
     readonly migrationsRun: boolean;
+    /** Tenant-scoped work runs as a role bound by row-level security policies (the backstop of scoping). */
+    readonly rowLevelSecurity: boolean;
   };
   readonly redis: { readonly url?: string };
   /** Without an SMTP URL, mail is recorded in the outbox table and the log only. */
   readonly mail: { readonly smtpUrl?: string; readonly from: string };
   readonly log: { readonly level: EnvironmentVariables['LOG_LEVEL']; readonly format: 'json' | 'pretty' };
   readonly auth: {
-    /** Undefined outside production means a random per-process secret (tokens die with the process). */
-    readonly jwtSecret?: string;
+    /** JWT_SECRET, or outside production a random per-process secret (tokens die with the process). */
+    readonly jwtSecret: string;
+    readonly jwtSecretGenerated: boolean;
+    /** How long a resolved principal may be reused: the backstop when a change event is lost. */
+    readonly principalCacheTtlMs: number;
     readonly accessTtlSeconds: number;
     readonly refreshTtlSeconds: number;
     readonly bcryptCost: number;
@@ -195,6 +308,20 @@ export interface AppConfig {
     readonly loginLockoutSeconds: number;
     readonly loginRateLimitPerMinute: number;
   };
+  /** 32-byte key sealing secrets at rest (provider keys); undefined outside production means a key under DATA_DIR. */
+  readonly secretsKey?: Buffer;
+  /** Object storage; without a bucket, files live under DATA_DIR/files. */
+  readonly storage: {
+    readonly s3?: {
+      readonly bucket: string;
+      readonly endpoint?: string;
+      readonly region: string;
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly forcePathStyle: boolean;
+    };
+  };
+  readonly jobs: { readonly concurrency: number; readonly pollIntervalMs: number };
 }
 
 export class ConfigValidationError extends Error {
@@ -217,7 +344,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     const problems = errors.map((e) => {
       const messages = Object.values(e.constraints ?? {});
       const shown =
-        e.property.includes('SECRET') || e.property.includes('PASSWORD') || e.property.endsWith('_URL')
+        /SECRET|PASSWORD|TOKEN|KEY/.test(e.property) || e.property.endsWith('_URL')
           ? ''
           : ` (got ${JSON.stringify(e.value)})`;
       return `${e.property}: ${messages.join('; ')}${shown}`;
@@ -225,6 +352,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     throw new ConfigValidationError(problems);
   }
   const isProduction = env.NODE_ENV === 'production';
+  const trustProxy = trustProxyOf(env.TRUST_PROXY);
   return Object.freeze({
     env: env.NODE_ENV,
     isProduction,
@@ -233,13 +361,22 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       host: env.HOST,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      trustProxy,
+      metricsToken: env.METRICS_TOKEN,
     },
-    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, migrationsRun: env.MIGRATIONS_RUN },
+    database: {
+      url: env.DATABASE_URL,
+      dataDir: env.DATA_DIR,
+      migrationsRun: env.MIGRATIONS_RUN,
+      rowLevelSecurity: env.DATABASE_RLS,
+    },
     redis: { url: env.REDIS_URL },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT ?? (isProduction ? 'json' : 'pretty') },
     auth: {
-      jwtSecret: env.JWT_SECRET,
+      jwtSecret: env.JWT_SECRET ?? randomBytes(32).toString('base64'),
+      jwtSecretGenerated: env.JWT_SECRET === undefined,
+      principalCacheTtlMs: env.PRINCIPAL_CACHE_TTL_MS,
       accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
       refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
       bcryptCost: env.BCRYPT_COST,
@@ -252,5 +389,19 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       loginLockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
       loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
     },
+    secretsKey: secretsKeyOf(env.SECRETS_KEY),
+    storage: {
+      s3: env.S3_BUCKET
+        ? {
+            bucket: env.S3_BUCKET,
+            endpoint: env.S3_ENDPOINT,
+            region: env.S3_REGION,
+            accessKeyId: env.S3_ACCESS_KEY_ID!,
+            secretAccessKey: env.S3_SECRET_ACCESS_KEY!,
+            forcePathStyle: env.S3_FORCE_PATH_STYLE,
+          }
+        : undefined,
+    },
+    jobs: { concurrency: env.JOB_CONCURRENCY, pollIntervalMs: env.JOB_POLL_INTERVAL_MS },
   });
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ROLE_PERMISSIONS, Role, type Permission } from '../../src/common/auth/permissions.js';
+import { ROLE_PERMISSIONS, Role, type Permission } from '../../src/core/auth/permissions.js';
 import { bearer, newTenant, newUser, superAdmin, type Account, type TenantFixture } from '../helpers/factories.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 

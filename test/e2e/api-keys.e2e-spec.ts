@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ApiKeyAuthenticator } from '../../src/modules/api-keys/api-key-authenticator.js';
+import { ApiKeyAuthenticator } from '../../src/core/auth/api-key-authenticator.js';
 import { bearer, newTenant, newUser, superAdmin, type Account } from '../helpers/factories.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -35,7 +35,9 @@ describe('API keys', () => {
   it('authenticates with Authorization: Bearer and X-API-Key, and me describes the key', async () => {
     const tenant = await newTenant(t);
     const member = await newUser(t, tenant, 'member');
-    const { key, prefix, id } = (await createKey(member, { name: 'cli', scopes: ['tenant:read', 'keys:read'] })).json();
+    const { key, prefix, id } = (
+      await createKey(member, { name: 'cli', scopes: ['profile:read', 'tenant:read', 'keys:read'] })
+    ).json();
     for (const headers of [bearer(key), { 'x-api-key': key }]) {
       const res = await me(headers);
       expect(res.statusCode).toBe(200);
@@ -44,7 +46,7 @@ describe('API keys', () => {
         user: { id: member.id },
         tenant: { id: tenant.id },
         apiKey: { id, prefix },
-        permissions: ['keys:read', 'tenant:read'],
+        permissions: ['keys:read', 'profile:read', 'tenant:read'],
       });
     }
     const access = t.logs.entries.filter((e) => e.context === 'HTTP' && e.keyPrefix === prefix);
@@ -199,7 +201,7 @@ describe('the tenant key', () => {
       kind: 'tenant_app',
       user: null,
       tenant: { id: tenantId },
-      permissions: ['tenant:read', 'usage:read'],
+      permissions: ['profile:read', 'tenant:read', 'usage:read'],
     });
     expect((await t.http({ method: 'GET', url: '/api/v1/users', headers: { 'x-api-key': key } })).statusCode).toBe(403);
     expect(

@@ -56,28 +56,53 @@ describe('auth', () => {
     expect((await post('login', { email: 'long@example.test', password: `${prefix}A` })).statusCode).toBe(200);
   });
 
-  it('asks for the tenant when the e-mail has accounts in several tenants', async () => {
+  it('signs into the one tenant account the password opens, and asks for the tenant only when it opens several', async () => {
     const a = await newTenant(t);
     const b = await newTenant(t);
-    for (const tenant of [a, b]) {
+    const c = await newTenant(t);
+    const passwords = {
+      [a.slug]: 'shared passphrase one',
+      [b.slug]: 'shared passphrase one',
+      [c.slug]: 'other passphrase',
+    };
+    for (const tenant of [a, b, c]) {
       const res = await t.http({
         method: 'POST',
         url: '/api/v1/users',
         headers: bearer(tenant.admin.accessToken),
-        payload: { email: 'shared@example.test', name: 'Shared', role: 'member', password: `shared-in-${tenant.slug}` },
+        payload: { email: 'shared@example.test', name: 'Shared', role: 'member', password: passwords[tenant.slug] },
       });
       expect(res.statusCode).toBe(201);
     }
-    const ambiguous = await post('login', { email: 'shared@example.test', password: `shared-in-${a.slug}` });
+    // The password that opens only C signs into C without naming it.
+    const inC = await post('login', { email: 'shared@example.test', password: 'other passphrase' });
+    expect(inC.statusCode).toBe(200);
+    const meC = await t.http({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(inC.json().accessToken) });
+    expect(meC.json().tenant.id).toBe(c.id);
+
+    // The one that opens A and B asks which, and names exactly those two, to its holder only.
+    const ambiguous = await post('login', { email: 'shared@example.test', password: 'shared passphrase one' });
     expect(ambiguous.statusCode).toBe(400);
     expect(ambiguous.json().code).toBe('TENANT_REQUIRED');
-    const inA = await login(t, 'shared@example.test', `shared-in-${a.slug}`, a.slug);
+    expect(
+      ambiguous
+        .json()
+        .tenants.map((x: { slug: string }) => x.slug)
+        .sort(),
+    ).toEqual([a.slug, b.slug].sort());
+    const inA = await login(t, 'shared@example.test', 'shared passphrase one', a.slug);
     const me = await t.http({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(inA.accessToken) });
     expect(me.json().tenant.id).toBe(a.id);
     expect(
-      (await post('login', { email: 'shared@example.test', password: `shared-in-${a.slug}`, tenant: b.slug }))
+      (await post('login', { email: 'shared@example.test', password: 'shared passphrase one', tenant: c.slug }))
         .statusCode,
     ).toBe(401);
+
+    // A wrong password gets the plain 401, exactly as for an e-mail that exists nowhere.
+    const wrong = await post('login', { email: 'shared@example.test', password: 'not any of them' });
+    const nowhere = await post('login', { email: 'nobody-at-all@example.test', password: 'not any of them' });
+    expect([wrong.statusCode, nowhere.statusCode]).toEqual([401, 401]);
+    expect({ ...wrong.json(), requestId: 0, instance: 0 }).toEqual({ ...nowhere.json(), requestId: 0, instance: 0 });
   });
 
   it('answers a wrong password, an unknown e-mail and a locked account the same way, and locks after repeated failures', async () => {
@@ -136,9 +161,14 @@ describe('auth', () => {
     expect((await post('refresh', { refreshToken: tenant.admin.refreshToken })).statusCode).toBe(401);
     expect((await post('refresh', { refreshToken: other.refreshToken })).statusCode).toBe(200);
 
-    const all = await post('logout-all', {}, bearer(tenant.admin.accessToken));
+    // Logging out ends that sign-in's access token too, not only its refresh token.
+    expect(
+      (await t.http({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(tenant.admin.accessToken) })).statusCode,
+    ).toBe(401);
+
+    const all = await post('logout-all', {}, bearer(other.accessToken));
     expect(all.statusCode).toBe(204);
-    const me = await t.http({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(tenant.admin.accessToken) });
+    const me = await t.http({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(other.accessToken) });
     expect(me.statusCode).toBe(401);
   });
 

@@ -243,7 +243,10 @@ describe('tenants and users', () => {
     const tenant = await newTenant(t);
     const viewer = await newUser(t, tenant, 'viewer');
     const perms = (await call('GET', `/users/${viewer.id}/permissions`, viewer.accessToken)).json();
-    expect(perms).toEqual({ role: 'viewer', permissions: ['tenant:read', 'usage:read'] });
+    expect(perms).toEqual({
+      role: 'viewer',
+      permissions: ['profile:read', 'profile:write', 'tenant:read', 'usage:read'],
+    });
     const verified = await call('POST', `/users/${viewer.id}/verify`, tenant.admin.accessToken);
     expect(verified.json().emailVerified).toBe(true);
     expect((await userRow(t, viewer.id))!.email_verified_at).not.toBeNull();
@@ -262,10 +265,10 @@ describe('tenant-scoped repositories', () => {
   it('fail closed when no tenant is in the request context', async () => {
     const t = await createTestApp();
     try {
-      const { UsersRepository } = await import('../../src/modules/users/users.repository.js');
+      const { UsersRepository } = await import('../../src/core/identity/users.repository.js');
       const users = t.app.get(UsersRepository);
       await expect(users.findById('00000000-0000-4000-8000-000000000000')).rejects.toThrow(/No tenant/);
-      await expect(users.countActiveAdmins()).rejects.toThrow(/No tenant/);
+      await expect(users.emailTaken('a@b.test')).rejects.toThrow(/No tenant/);
     } finally {
       await t.close();
     }

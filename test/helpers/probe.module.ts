@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Public } from '../../src/common/auth/auth.decorators.js';
+import { Public } from '../../src/core/auth/auth.decorators.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsString, Max, MinLength, ValidateNested } from 'class-validator';

@@ -1,22 +1,20 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import Transport from 'winston-transport';
 import { createApp } from '../../src/app.factory.js';
 import type { AppModuleOptions } from '../../src/app.module.js';
-import { createNestLogger, createWinston } from '../../src/common/logging/logger.js';
+import { AppLogger, createPino } from '../../src/core/logging/logger.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { cloneTemplateDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
 export const SUPER_ADMIN = { email: 'root@atrium.test', password: 'super-admin-test-password' };
 
-/** Keeps every log entry in memory so tests can assert on what was (and was not) logged. */
-export class MemoryTransport extends Transport {
+/** Keeps every log line (parsed) in memory so tests can assert on what was (and was not) logged. */
+export class MemoryLog {
   readonly entries: Record<string, unknown>[] = [];
-  override log(info: Record<string, unknown>, next: () => void): void {
-    this.entries.push(info);
-    next();
+  write(line: string): void {
+    this.entries.push(JSON.parse(line) as Record<string, unknown>);
   }
 }
 
@@ -24,7 +22,7 @@ export interface TestApp {
   app: NestFastifyApplication;
   http: (options: InjectOptions) => Promise<LightMyRequestResponse>;
   dataSource: DataSource;
-  logs: MemoryTransport;
+  logs: MemoryLog;
   database: TestDatabase;
   close(): Promise<void>;
 }
@@ -53,8 +51,8 @@ export async function createTestApp(
     REDIS_URL: process.env.REDIS_URL,
     ...env,
   });
-  const logs = new MemoryTransport();
-  const logger = createNestLogger(createWinston(config, [logs]));
+  const logs = new MemoryLog();
+  const logger = new AppLogger(createPino(config, logs));
   const app = await createApp({ config, logger, database: database.overrides, extraModules });
   await app.init();
   const fastify = app.getHttpAdapter().getInstance();

@@ -7,10 +7,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../../common/auth/auth.decorators.js';
-import { Permission } from '../../common/auth/permissions.js';
+import { Authenticated } from '../../core/auth/auth.decorators.js';
+import { Permission } from '../../core/auth/permissions.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { TenantKeyService } from './tenant-key.service.js';
 import {
   ApiKeyDto,
   CreateApiKeyDto,
@@ -64,7 +63,7 @@ export class ApiKeysController {
 @ApiTags('tenants')
 @Controller('tenants')
 export class TenantKeyController {
-  constructor(private readonly tenantKeys: TenantKeyService) {}
+  constructor(private readonly keys: ApiKeysService) {}
 
   @Post(':id/regenerate-api-key')
   @HttpCode(200)
@@ -75,6 +74,6 @@ export class TenantKeyController {
   @ApiOkResponse({ type: CreatedApiKeyDto })
   @ApiNotFoundResponse({ description: 'No such tenant (or not yours)' })
   regenerate(@Param('id', id) tenantId: string, @Body() body: RegenerateTenantKeyDto): Promise<CreatedApiKeyDto> {
-    return this.tenantKeys.regenerate(tenantId, body.graceSeconds ?? 0);
+    return this.keys.regenerateTenantKey(tenantId, body.graceSeconds ?? 0);
   }
 }

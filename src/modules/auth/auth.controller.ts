@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -10,7 +11,8 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Authenticated, Public } from '../../common/auth/auth.decorators.js';
+import { Authenticated, Public } from '../../core/auth/auth.decorators.js';
+import { Permission } from '../../core/auth/permissions.js';
 import { AuthService } from './auth.service.js';
 import { MeService } from './me.service.js';
 import {
@@ -50,10 +52,14 @@ export class AuthController {
   @Public()
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Sign in with e-mail and password (and the tenant slug when the e-mail is in several tenants)',
+    summary:
+      'Sign in with e-mail and password; pass the tenant slug when the password opens accounts in several tenants',
   })
   @ApiOkResponse({ type: SignedInDto })
   @ApiUnauthorizedResponse({ description: 'Wrong e-mail, password or tenant, or the account is locked (same answer)' })
+  @ApiBadRequestResponse({
+    description: 'TENANT_REQUIRED: the password opens several tenant accounts; `tenants` lists them',
+  })
   @ApiTooManyRequestsResponse({ description: 'Too many attempts from this address' })
   async login(@Body() body: LoginDto, @Ip() ip: string): Promise<SignedInDto> {
     return this.me.signedIn(await this.auth.login({ ...body, ip }));
@@ -71,7 +77,7 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
-  @Authenticated()
+  @Authenticated({ permission: Permission.PROFILE_WRITE })
   @ApiOperation({ summary: 'Sign out: revokes the sign-in the refresh token belongs to' })
   @ApiNoContentResponse({ description: 'Signed out' })
   async logout(@Body() body: RefreshDto): Promise<void> {
@@ -80,7 +86,7 @@ export class AuthController {
 
   @Post('logout-all')
   @HttpCode(204)
-  @Authenticated()
+  @Authenticated({ permission: Permission.PROFILE_WRITE })
   @ApiOperation({ summary: "Sign out everywhere: revokes every one of the caller's tokens" })
   @ApiNoContentResponse({ description: 'Signed out everywhere' })
   async logoutAll(): Promise<void> {
@@ -116,7 +122,7 @@ export class AuthController {
 
   @Post('resend-verification')
   @HttpCode(202)
-  @Authenticated()
+  @Authenticated({ permission: Permission.PROFILE_WRITE })
   @ApiOperation({ summary: "Mail a new verification token for the caller's address" })
   @ApiAcceptedResponse({ description: 'Mailed, unless the address is already verified' })
   async resendVerification(): Promise<void> {
@@ -124,16 +130,16 @@ export class AuthController {
   }
 
   @Get('me')
-  @Authenticated()
+  @Authenticated({ permission: Permission.PROFILE_READ })
   @ApiOperation({ summary: 'The caller: user, tenant, role and permissions' })
   @ApiOkResponse({ type: MeDto })
-  whoami(): Promise<MeDto> {
+  whoami(): MeDto {
     return this.me.describe();
   }
 
   @Post('change-password')
   @HttpCode(200)
-  @Authenticated()
+  @Authenticated({ permission: Permission.PROFILE_WRITE })
   @ApiOperation({ summary: "Change the caller's password; every other session is signed out" })
   @ApiOkResponse({ type: TokensDto, description: 'A fresh sign-in for this client' })
   changePassword(@Body() body: ChangePasswordDto): Promise<TokensDto> {

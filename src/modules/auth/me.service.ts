@@ -1,19 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { RequestContext } from '../../common/context/request-context.js';
-import { TenantDto } from '../tenants/dto/tenant.dto.js';
-import type { Tenant } from '../tenants/tenant.entity.js';
-import { AuthRepository } from './auth.repository.js';
+import { RequestContext } from '../../core/context/request-context.js';
+import { TenantDto } from '../../core/identity/tenant.dto.js';
 import type { SignedIn } from './auth.service.js';
-import type { MeDto, PrincipalUserDto, SignedInDto } from './dto/auth.dto.js';
-import { AuthError, AuthErrorCode } from './auth.errors.js';
+import type { MeDto, SignedInDto } from './dto/auth.dto.js';
 
 /** Describes principals for responses; only public fields leave the service. */
 @Injectable()
 export class MeService {
-  constructor(
-    private readonly repo: AuthRepository,
-    private readonly context: RequestContext,
-  ) {}
+  constructor(private readonly context: RequestContext) {}
 
   signedIn({ subject, ...tokens }: SignedIn): SignedInDto {
     const account = subject.user ?? subject.admin!;
@@ -21,39 +15,17 @@ export class MeService {
     return { ...tokens, user: { id: account.id, email: account.email, name: account.name, role } };
   }
 
-  async describe(): Promise<MeDto> {
+  /** The caller, from what the guard resolved (and cached) moments ago: no database round trip. */
+  describe(): MeDto {
     const principal = this.context.principal;
-    const gone = () => new AuthError(AuthErrorCode.TOKEN_INVALID, 'The account no longer exists.');
-    let user: PrincipalUserDto | null = null;
-    let tenant: TenantDto | null = null;
-    if (principal.profile) {
-      // Resolved moments ago with the key (and dropped from the cache whenever it changes here).
-      user = principal.profile.user;
-      tenant = TenantDto.from(principal.profile.tenant as Tenant);
-    } else if (principal.kind === 'tenant_app') {
-      const foundTenant = await this.repo.findTenant(principal.tenantId!);
-      if (!foundTenant) throw gone();
-      tenant = TenantDto.from(foundTenant);
-    } else if (principal.kind === 'platform_admin') {
-      const admin = await this.repo.findPlatformAdmin(principal.userId);
-      if (!admin) throw gone();
-      user = { id: admin.id, email: admin.email, name: admin.name, role: principal.role };
-    } else {
-      const [found, foundTenant] = await Promise.all([
-        this.repo.findUser(principal.tenantId!, principal.userId),
-        this.repo.findTenant(principal.tenantId!),
-      ]);
-      if (!found || !foundTenant) throw gone();
-      user = { id: found.id, email: found.email, name: found.name, role: found.role };
-      tenant = TenantDto.from(foundTenant);
-    }
+    const profile = principal.profile;
     return {
       kind: principal.kind,
-      user,
-      tenant,
+      user: profile?.user ?? null,
+      tenant: profile?.tenant ? TenantDto.from(profile.tenant) : null,
       role: principal.role,
       permissions: [...principal.permissions].sort(),
-      apiKey: principal.apiKey ?? null,
+      apiKey: principal.apiKeyId ? { id: principal.apiKeyId, prefix: principal.keyPrefix! } : null,
     };
   }
 }

@@ -8,8 +8,8 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
-import { Public } from '../../common/auth/auth.decorators.js';
-import { ProblemDetailsDto } from '../../common/errors/problem-details.dto.js';
+import { Public } from '../../core/auth/auth.decorators.js';
+import { ProblemDetailsDto } from '../../core/errors/problem-details.dto.js';
 import { HealthService } from './health.service.js';
 
 const checkResultSchema = {
@@ -33,7 +33,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness: the process is up and serving requests' })
   @ApiOkResponse({ description: 'The process is alive', schema: checkResultSchema })
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  live(): Promise<HealthCheckResult> {
+  live(): HealthCheckResult {
     return this.health.live();
   }
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
-import { Public } from '../../common/auth/auth.decorators.js';
+import { Public } from '../../core/auth/auth.decorators.js';
 import { MetricsService } from './metrics.service.js';
 
 @ApiTags('metrics')

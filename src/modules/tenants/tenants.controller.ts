@@ -8,8 +8,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../../common/auth/auth.decorators.js';
-import { Permission } from '../../common/auth/permissions.js';
+import { Authenticated } from '../../core/auth/auth.decorators.js';
+import { Permission } from '../../core/auth/permissions.js';
 import {
   CreatedTenantDto,
   CreateTenantDto,
@@ -36,8 +36,8 @@ export class TenantsController {
   @ApiCreatedResponse({ type: CreatedTenantDto })
   @ApiConflictResponse({ description: 'The slug is taken' })
   async create(@Body() body: CreateTenantDto): Promise<CreatedTenantDto> {
-    const { tenant, admin, apiKey } = await this.tenants.createWithAdmin(body);
-    return { tenant: TenantDto.from(tenant), adminId: admin.id, apiKey: apiKey.key };
+    const { tenant, admin, apiKey } = await this.tenants.create(body);
+    return { tenant: TenantDto.from(tenant), adminId: admin.id, apiKey: apiKey.secret };
   }
 
   @Get()

@@ -1,61 +1,33 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Role } from '../../common/auth/permissions.js';
-import { RequestContext } from '../../common/context/request-context.js';
-import { pageOf, type Page } from '../../common/http/pagination.js';
-import { PrincipalCache } from '../../common/auth/principal-cache.js';
-import { ApiKeysService } from '../api-keys/api-keys.service.js';
-import type { CreatedApiKeyDto } from '../api-keys/dto/api-key.dto.js';
-import type { User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import { Role } from '../../core/auth/permissions.js';
+import { PrincipalEvents } from '../../core/auth/principal-events.js';
+import { RequestContext } from '../../core/context/request-context.js';
+import { UnitOfWork } from '../../core/database/unit-of-work.js';
+import { pageOf, type Page } from '../../core/http/pagination.js';
+import { TenantStatus } from '../../core/identity/tenant.entity.js';
+import { TenantError, TenantErrorCode, tenantNotFound } from '../../core/identity/tenant.errors.js';
+import { type ProvisionedTenant, TenantProvisioning } from '../../core/identity/tenant-provisioning.service.js';
+import { TenantScope } from '../../core/identity/tenant-scope.service.js';
+import { TenantsRepository } from '../../core/identity/tenants.repository.js';
+import { UsersRepository } from '../../core/identity/users.repository.js';
 import type { CreateTenantDto, ListTenantsQuery, UpdateTenantDto } from './dto/tenant.dto.js';
 import { TenantDto, type TenantStatisticsDto } from './dto/tenant.dto.js';
-import { type Tenant, TenantStatus } from './tenant.entity.js';
-import { TenantError, TenantErrorCode, tenantNotFound } from './tenants.errors.js';
-import { TenantScope } from './tenant-scope.service.js';
-import { TenantsRepository } from './tenants.repository.js';
-
-function slugify(name: string): string {
-  const base = name
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 50)
-    .replace(/-+$/g, '');
-  return base || 'tenant';
-}
 
 @Injectable()
 export class TenantsService {
   constructor(
     private readonly tenants: TenantsRepository,
+    private readonly users: UsersRepository,
     private readonly scope: TenantScope,
-    private readonly users: UsersService,
     private readonly context: RequestContext,
-    private readonly apiKeys: ApiKeysService,
-    private readonly cache: PrincipalCache,
+    private readonly provisioning: TenantProvisioning,
+    private readonly uow: UnitOfWork,
+    private readonly events: PrincipalEvents,
   ) {}
 
-  /** Creates a tenant and its first tenant admin (with a password, or invited); nothing remains if either fails. */
-  async createWithAdmin(
-    input: Pick<CreateTenantDto, 'name' | 'slug' | 'admin'>,
-  ): Promise<{ tenant: Tenant; admin: User; apiKey: CreatedApiKeyDto }> {
-    const slug = await this.freeSlug(input.name, input.slug);
-    const tenant = await this.tenants.create({ name: input.name, slug });
-    try {
-      const { password, ...profile } = input.admin;
-      const admin = await this.context.runInTenant(tenant.id, () =>
-        password === undefined
-          ? this.users.inviteUser({ ...profile, role: Role.TENANT_ADMIN })
-          : this.users.createUser({ ...profile, password, role: Role.TENANT_ADMIN }),
-      );
-      const apiKey = await this.context.runInTenant(tenant.id, () => this.apiKeys.createTenantKey());
-      return { tenant, admin, apiKey };
-    } catch (err) {
-      await this.tenants.purge(tenant.id);
-      throw err;
-    }
+  /** A tenant, its first admin and its key, committed as one unit. */
+  create(input: CreateTenantDto): Promise<ProvisionedTenant> {
+    return this.provisioning.createWithAdmin(input);
   }
 
   async list(query: ListTenantsQuery): Promise<Page<TenantDto>> {
@@ -69,50 +41,45 @@ export class TenantsService {
   }
 
   current(): Promise<TenantDto> {
-    const tenantId = this.context.principal.tenantId;
-    if (!tenantId) throw new TenantError(TenantErrorCode.TENANT_REQUIRED, 'Super admins have no current tenant.');
-    return this.get(tenantId);
+    if (!this.context.hasTenant) {
+      throw new TenantError(TenantErrorCode.TENANT_REQUIRED, 'Super admins have no current tenant.');
+    }
+    return this.get(this.context.tenantId);
   }
 
   async update(id: string, patch: UpdateTenantDto): Promise<TenantDto> {
-    const tenant = await this.scope.visible(id);
     const superAdmin = this.context.principal.role === Role.SUPER_ADMIN;
     if (!superAdmin && patch.slug !== undefined) {
       throw new TenantError(TenantErrorCode.TENANT_FIELD_FORBIDDEN, 'Only super admins may change the slug.');
     }
-    if (patch.slug !== undefined && patch.slug !== tenant.slug && (await this.tenants.slugTaken(patch.slug))) {
-      throw new TenantError(TenantErrorCode.TENANT_SLUG_TAKEN, `The slug ${patch.slug} is taken.`);
-    }
-    await this.tenants.update(id, patch);
-    this.cache.clear();
+    await this.uow.run(async () => {
+      const tenant = await this.scope.visible(id);
+      if (patch.slug !== undefined && patch.slug !== tenant.slug && (await this.tenants.slugTaken(patch.slug))) {
+        throw new TenantError(TenantErrorCode.TENANT_SLUG_TAKEN, `The slug ${patch.slug} is taken.`);
+      }
+      await this.tenants.update(id, patch);
+      this.events.changed({ tenantId: id });
+    });
     return this.get(id);
   }
 
   async remove(id: string, hard: boolean): Promise<void> {
-    const tenant = await this.tenants.findById(id);
-    if (!tenant || (tenant.status === TenantStatus.DELETED && !hard)) throw tenantNotFound();
-    if (hard) await this.tenants.purge(id);
-    else await this.tenants.update(id, { status: TenantStatus.DELETED, deletedAt: new Date() });
-    this.cache.clear();
+    await this.uow.run(async () => {
+      const tenant = await this.tenants.findById(id);
+      if (!tenant || (tenant.status === TenantStatus.DELETED && !hard)) throw tenantNotFound();
+      if (hard) await this.tenants.purge(id);
+      else await this.tenants.update(id, { status: TenantStatus.DELETED, deletedAt: new Date() });
+      this.events.changed({ tenantId: id });
+    });
   }
 
   async suspend(id: string, reason: string): Promise<TenantDto> {
-    const tenant = await this.scope.visible(id);
-    if (tenant.status !== TenantStatus.ACTIVE) {
-      throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
-    }
-    await this.tenants.update(id, { status: TenantStatus.SUSPENDED, statusReason: reason });
-    this.cache.clear();
+    await this.setStatus(id, TenantStatus.ACTIVE, { status: TenantStatus.SUSPENDED, statusReason: reason });
     return this.get(id);
   }
 
   async reactivate(id: string): Promise<TenantDto> {
-    const tenant = await this.scope.visible(id);
-    if (tenant.status !== TenantStatus.SUSPENDED) {
-      throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${tenant.status}.`);
-    }
-    await this.tenants.update(id, { status: TenantStatus.ACTIVE, statusReason: null });
-    this.cache.clear();
+    await this.setStatus(id, TenantStatus.SUSPENDED, { status: TenantStatus.ACTIVE, statusReason: null });
     return this.get(id);
   }
 
@@ -122,15 +89,19 @@ export class TenantsService {
     return { tenantId: tenant.id, totalUsers: users.reduce((n, r) => n + r.count, 0), users };
   }
 
-  private async freeSlug(name: string, requested?: string): Promise<string> {
-    if (requested) {
-      if (await this.tenants.slugTaken(requested)) {
-        throw new TenantError(TenantErrorCode.TENANT_SLUG_TAKEN, `The slug ${requested} is taken.`);
+  private async setStatus(
+    id: string,
+    from: TenantStatus,
+    to: { status: TenantStatus; statusReason: string | null },
+  ): Promise<void> {
+    await this.uow.run(async () => {
+      const tenant = await this.scope.visible(id);
+      const locked = await this.tenants.lock(tenant.id);
+      if (locked!.status !== from) {
+        throw new TenantError(TenantErrorCode.TENANT_STATE_CONFLICT, `The tenant is ${locked!.status}.`);
       }
-      return requested;
-    }
-    const base = slugify(name);
-    if (!(await this.tenants.slugTaken(base))) return base;
-    return `${base}-${randomBytes(3).toString('hex')}`;
+      await this.tenants.update(id, to);
+      this.events.changed({ tenantId: id });
+    });
   }
 }

@@ -8,16 +8,15 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../../common/auth/auth.decorators.js';
-import { Permission } from '../../common/auth/permissions.js';
-import { TenantScope } from '../tenants/tenant-scope.service.js';
+import { Authenticated } from '../../core/auth/auth.decorators.js';
+import { Permission } from '../../core/auth/permissions.js';
+import { ActsInTenant } from '../../core/identity/tenant-selection.js';
 import {
   BulkCreateUsersDto,
   BulkCreateUsersResultDto,
   CreateUserDto,
   DeleteUserQuery,
   ListUsersQuery,
-  TenantSelector,
   UpdateUserDto,
   UserDto,
   UserPageDto,
@@ -28,28 +27,26 @@ import { UsersService } from './users.service.js';
 const id = new ParseUUIDPipe({ version: '4' });
 
 @ApiTags('users')
+@ActsInTenant()
 @Controller('users')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly scope: TenantScope,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Get()
   @Authenticated({ permission: Permission.USERS_READ })
   @ApiOperation({ summary: "List the tenant's users (filter by role, status, search; paginated)" })
   @ApiOkResponse({ type: UserPageDto })
   list(@Query() query: ListUsersQuery): Promise<UserPageDto> {
-    return this.scope.run(query.tenantId, () => this.users.list(query));
+    return this.users.list(query);
   }
 
   @Get(':id')
-  @Authenticated()
-  @ApiOperation({ summary: 'A user: admins see anyone in the tenant, others only themselves' })
+  @Authenticated({ permission: Permission.PROFILE_READ })
+  @ApiOperation({ summary: 'A user: with users:read anyone in the tenant, otherwise only oneself' })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ description: 'No such user in this tenant' })
-  get(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserDto> {
-    return this.scope.run(query.tenantId, () => this.users.get(userId));
+  get(@Param('id', id) userId: string): Promise<UserDto> {
+    return this.users.get(userId);
   }
 
   @Post()
@@ -57,8 +54,8 @@ export class UsersController {
   @ApiOperation({ summary: 'Create a user: active with a password, or invited by e-mail without one' })
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'The e-mail exists in this tenant' })
-  create(@Body() body: CreateUserDto, @Query() query: TenantSelector): Promise<UserDto> {
-    return this.scope.run(query.tenantId, () => this.users.create(body));
+  create(@Body() body: CreateUserDto): Promise<UserDto> {
+    return this.users.create(body);
   }
 
   @Post('bulk')
@@ -66,21 +63,19 @@ export class UsersController {
   @Authenticated({ permission: Permission.USERS_WRITE })
   @ApiOperation({ summary: 'Invite up to 100 users ({email, role}); one result per row' })
   @ApiOkResponse({ type: BulkCreateUsersResultDto })
-  bulk(@Body() body: BulkCreateUsersDto, @Query() query: TenantSelector): Promise<BulkCreateUsersResultDto> {
-    return this.scope.run(query.tenantId, () => this.users.bulkInvite(body.users));
+  bulk(@Body() body: BulkCreateUsersDto): Promise<BulkCreateUsersResultDto> {
+    return this.users.bulkInvite(body.users);
   }
 
   @Patch(':id')
-  @Authenticated()
-  @ApiOperation({ summary: 'Update a user: admins change name, role and status; others their own name' })
+  @Authenticated({ permission: Permission.PROFILE_WRITE })
+  @ApiOperation({
+    summary: 'Update a user: with users:write anyone (name, role, status); otherwise only one’s own name',
+  })
   @ApiOkResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Would remove the last active tenant admin' })
-  update(
-    @Param('id', id) userId: string,
-    @Body() body: UpdateUserDto,
-    @Query() query: TenantSelector,
-  ): Promise<UserDto> {
-    return this.scope.run(query.tenantId, () => this.users.update(userId, body));
+  update(@Param('id', id) userId: string, @Body() body: UpdateUserDto): Promise<UserDto> {
+    return this.users.update(userId, body);
   }
 
   @Delete(':id')
@@ -90,7 +85,7 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiConflictResponse({ description: 'Would remove the last active tenant admin' })
   async remove(@Param('id', id) userId: string, @Query() query: DeleteUserQuery): Promise<void> {
-    await this.scope.run(query.tenantId, () => this.users.remove(userId, query.hard === 'true'));
+    await this.users.remove(userId, query.hard === 'true');
   }
 
   @Post(':id/verify')
@@ -98,15 +93,15 @@ export class UsersController {
   @Authenticated({ permission: Permission.USERS_WRITE })
   @ApiOperation({ summary: "Mark a user's e-mail address as verified" })
   @ApiOkResponse({ type: UserDto })
-  verify(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserDto> {
-    return this.scope.run(query.tenantId, () => this.users.markVerified(userId));
+  verify(@Param('id', id) userId: string): Promise<UserDto> {
+    return this.users.markVerified(userId);
   }
 
   @Get(':id/permissions')
-  @Authenticated()
-  @ApiOperation({ summary: "A user's role and the permissions it grants" })
+  @Authenticated({ permission: Permission.PROFILE_READ })
+  @ApiOperation({ summary: "A user's role and the permissions it grants (with users:read anyone, otherwise oneself)" })
   @ApiOkResponse({ type: UserPermissionsDto })
-  permissions(@Param('id', id) userId: string, @Query() query: TenantSelector): Promise<UserPermissionsDto> {
-    return this.scope.run(query.tenantId, () => this.users.permissions(userId));
+  permissions(@Param('id', id) userId: string): Promise<UserPermissionsDto> {
+    return this.users.permissions(userId);
   }
 }

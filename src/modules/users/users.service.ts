@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { canAssignRole, Permission, Role, type TenantRole } from '../../common/auth/permissions.js';
-import { RequestContext } from '../../common/context/request-context.js';
-import { pageOf, type Page } from '../../common/http/pagination.js';
-import { PrincipalCache } from '../../common/auth/principal-cache.js';
-import { AppError } from '../../common/errors/app-error.js';
-import { MailService } from '../../common/mail/mail.service.js';
-import { TokenPurpose } from '../auth/one-time-token.entity.js';
-import { OneTimeTokenService } from '../auth/one-time-token.service.js';
-import { PasswordService } from '../auth/password.service.js';
+import { canAssignRole, Permission, Role, type TenantRole } from '../../core/auth/permissions.js';
+import { PrincipalEvents } from '../../core/auth/principal-events.js';
+import { RequestContext } from '../../core/context/request-context.js';
+import { UnitOfWork } from '../../core/database/unit-of-work.js';
+import { AppError } from '../../core/errors/app-error.js';
+import { pageOf, type Page } from '../../core/http/pagination.js';
+import { PasswordService } from '../../core/identity/password.service.js';
+import { UserAccountsService } from '../../core/identity/user-accounts.service.js';
+import { type User, UserStatus } from '../../core/identity/user.entity.js';
+import { UserError, UserErrorCode, userNotFound } from '../../core/identity/user.errors.js';
+import { UsersRepository } from '../../core/identity/users.repository.js';
 import type {
   BulkCreateUsersResultDto,
   BulkUserDto,
@@ -16,19 +18,17 @@ import type {
   UpdateUserDto,
 } from './dto/user.dto.js';
 import { UserDto, UserPermissionsDto } from './dto/user.dto.js';
-import { type User, UserStatus } from './user.entity.js';
-import { UserError, UserErrorCode, userNotFound } from './users.errors.js';
-import { UsersRepository } from './users.repository.js';
 
+/** User management inside the tenant the route acts in (see @ActsInTenant). */
 @Injectable()
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
+    private readonly accounts: UserAccountsService,
     private readonly passwords: PasswordService,
     private readonly context: RequestContext,
-    private readonly oneTimeTokens: OneTimeTokenService,
-    private readonly mail: MailService,
-    private readonly cache: PrincipalCache,
+    private readonly uow: UnitOfWork,
+    private readonly events: PrincipalEvents,
   ) {}
 
   async list(query: ListUsersQuery): Promise<Page<UserDto>> {
@@ -44,31 +44,35 @@ export class UsersService {
   }
 
   async get(id: string): Promise<UserDto> {
-    return UserDto.from(await this.visible(id));
+    return UserDto.from(await this.visible(id, Permission.USERS_READ));
   }
 
   async permissions(id: string): Promise<UserPermissionsDto> {
-    return UserPermissionsDto.of(await this.visible(id));
+    return UserPermissionsDto.of(await this.visible(id, Permission.USERS_READ));
   }
 
   /** With a password the user is active at once; without one an invitation is e-mailed. */
   async create(input: CreateUserDto): Promise<UserDto> {
     this.assertCanAssign(input.role);
-    if (input.password === undefined) return UserDto.from(await this.inviteUser(input));
-    return UserDto.from(await this.createUser({ ...input, password: input.password }));
+    const { password, ...profile } = input;
+    const passwordHash = password === undefined ? undefined : await this.passwords.hashNew(password);
+    const user = await this.uow.run(() =>
+      passwordHash === undefined
+        ? this.accounts.inviteUser(profile)
+        : this.accounts.createUser({ ...profile, passwordHash }),
+    );
+    return UserDto.from(user);
   }
 
-  /** Up to 100 invitations; each row succeeds or fails on its own. */
+  /** Up to 100 invitations; each row succeeds or fails on its own (its own unit of work). */
   async bulkInvite(rows: BulkUserDto[]): Promise<BulkCreateUsersResultDto> {
     const results: BulkCreateUsersResultDto['results'] = [];
     for (const row of rows) {
       try {
         this.assertCanAssign(row.role);
-        const user = await this.inviteUser({
-          email: row.email,
-          role: row.role,
-          name: row.name ?? row.email.split('@')[0],
-        });
+        const user = await this.uow.run(() =>
+          this.accounts.inviteUser({ email: row.email, role: row.role, name: row.name ?? row.email.split('@')[0] }),
+        );
         results.push({ email: row.email, result: 'invited', user: UserDto.from(user) });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
@@ -78,87 +82,54 @@ export class UsersService {
     return { results };
   }
 
-  /** Creates a user in the current tenant (used for a tenant's first admin too). */
-  async createUser(input: { email: string; name: string; role: TenantRole; password: string }): Promise<User> {
-    await this.assertEmailFree(input.email);
-    return this.users.create({
-      email: input.email.toLowerCase(),
-      name: input.name,
-      role: input.role,
-      status: UserStatus.ACTIVE,
-      passwordHash: await this.passwords.hashNew(input.password),
-    });
-  }
-
-  /** Creates an invited user in the current tenant and mails the invitation. */
-  async inviteUser(input: { email: string; name: string; role: TenantRole }): Promise<User> {
-    await this.assertEmailFree(input.email);
-    const user = await this.users.create({
-      email: input.email.toLowerCase(),
-      name: input.name,
-      role: input.role,
-      status: UserStatus.INVITED,
-      passwordHash: null,
-    });
-    const token = await this.oneTimeTokens.issue(user.tenantId, user.id, TokenPurpose.INVITATION);
-    await this.mail.send({
-      tenantId: user.tenantId,
-      to: user.email,
-      subject: 'You are invited to Atrium',
-      text:
-        `You have been invited to join as ${user.role}.\n\n` +
-        `Accept with POST /api/v1/auth/register {"email": "${user.email}", "name": "...", "password": "...", ` +
-        `"invitationToken": "${token}"}\n\nThe invitation expires in 7 days and works once.`,
-    });
-    return user;
-  }
-
-  private async assertEmailFree(email: string): Promise<void> {
-    if (await this.users.emailTaken(email)) {
-      throw new UserError(UserErrorCode.EMAIL_TAKEN, 'A user with this e-mail already exists in this tenant.');
-    }
-  }
-
+  /**
+   * Others' records and anyone's role or status need users:write; without it a
+   * caller may change only their own name. A change that would leave the tenant
+   * without an active admin is refused, also when two such changes race.
+   */
   async update(id: string, patch: UpdateUserDto): Promise<UserDto> {
-    const isAdmin = this.context.principal.permissions.has(Permission.USERS_WRITE);
-    if (!isAdmin && (patch.role !== undefined || patch.status !== undefined)) {
+    const canWrite = this.context.principal.permissions.has(Permission.USERS_WRITE);
+    if (!canWrite && (patch.role !== undefined || patch.status !== undefined)) {
       throw new UserError(UserErrorCode.USER_FIELD_FORBIDDEN, 'Only administrators may change role or status.');
     }
-    const user = await this.visible(id);
     if (patch.role !== undefined) this.assertCanAssign(patch.role);
-    const losesAdmin =
-      user.role === Role.TENANT_ADMIN &&
-      user.status === UserStatus.ACTIVE &&
-      ((patch.role !== undefined && patch.role !== Role.TENANT_ADMIN) || patch.status === UserStatus.DISABLED);
-    if (losesAdmin) await this.assertNotLastAdmin();
-    await this.users.update(id, patch);
-    if (patch.status === UserStatus.DISABLED) await this.users.bumpTokenVersion(id);
-    this.cache.clear();
-    return UserDto.from((await this.users.findById(id))!);
+    const updated = await this.uow.run(async () => {
+      const user = await this.visible(id, Permission.USERS_WRITE);
+      const losesAdmin =
+        user.role === Role.TENANT_ADMIN &&
+        user.status === UserStatus.ACTIVE &&
+        ((patch.role !== undefined && patch.role !== Role.TENANT_ADMIN) || patch.status === UserStatus.DISABLED);
+      if (losesAdmin) await this.assertAnotherAdmin(id);
+      await this.users.update(id, patch);
+      if (patch.status === UserStatus.DISABLED) await this.users.bumpTokenVersion(id);
+      if (patch.role !== undefined || patch.status !== undefined || patch.name !== undefined) {
+        this.events.changed({ userId: id });
+      }
+      return (await this.users.findById(id))!;
+    });
+    return UserDto.from(updated);
   }
 
   async remove(id: string, hard: boolean): Promise<void> {
-    const user = await this.visible(id);
-    if (user.role === Role.TENANT_ADMIN && user.status === UserStatus.ACTIVE) await this.assertNotLastAdmin();
-    if (hard) await this.users.hardDelete(id);
-    else await this.users.softDelete(id);
-    this.cache.clear();
+    await this.uow.run(async () => {
+      const user = await this.visible(id, Permission.USERS_WRITE);
+      if (user.role === Role.TENANT_ADMIN && user.status === UserStatus.ACTIVE) await this.assertAnotherAdmin(id);
+      if (hard) await this.users.hardDelete(id);
+      else await this.users.softDelete(id);
+      this.events.changed({ userId: id });
+    });
   }
 
   async markVerified(id: string): Promise<UserDto> {
-    await this.visible(id);
+    await this.visible(id, Permission.USERS_WRITE);
     await this.users.markVerified(id);
     return UserDto.from((await this.users.findById(id))!);
   }
 
-  countByRoleAndStatus() {
-    return this.users.countByRoleAndStatus();
-  }
-
-  /** Admins see every user of the tenant; everyone else only themselves. Anything else is 404. */
-  private async visible(id: string): Promise<User> {
+  /** Callers holding `needed` see every user of the tenant; everyone else only themselves. Anything else is 404. */
+  private async visible(id: string, needed: Permission): Promise<User> {
     const principal = this.context.principal;
-    if (!principal.permissions.has(Permission.USERS_READ) && principal.userId !== id) throw userNotFound();
+    if (!principal.permissions.has(needed) && principal.userId !== id) throw userNotFound();
     const user = await this.users.findById(id);
     if (!user) throw userNotFound();
     return user;
@@ -166,13 +137,15 @@ export class UsersService {
 
   private assertCanAssign(role: TenantRole): void {
     const holder = this.context.principal.role;
-    if (holder === 'tenant_app' || !canAssignRole(holder, role as unknown as Role)) {
+    if (holder === 'tenant_app' || holder === 'system' || !canAssignRole(holder, role as unknown as Role)) {
       throw new UserError(UserErrorCode.ROLE_NOT_ASSIGNABLE, `You cannot assign the role ${role}.`);
     }
   }
 
-  private async assertNotLastAdmin(): Promise<void> {
-    if ((await this.users.countActiveAdmins()) <= 1) {
+  /** Locks the tenant's active admins, then checks one other than `id` remains. */
+  private async assertAnotherAdmin(id: string): Promise<void> {
+    const admins = await this.users.lockActiveAdmins();
+    if (!admins.some((admin) => admin.id !== id)) {
       throw new UserError(
         UserErrorCode.LAST_TENANT_ADMIN,
         'The last active tenant admin cannot be removed, disabled or demoted.',

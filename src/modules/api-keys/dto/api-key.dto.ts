@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsDateString, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { Permission } from '../../../common/auth/permissions.js';
-import { NameField } from '../../../common/http/dto-fields.js';
-import type { ApiKey } from '../api-key.entity.js';
+import { Permission } from '../../../core/auth/permissions.js';
+import { NameField } from '../../../core/http/dto-fields.js';
+import type { ApiKey } from '../../../core/identity/api-key.entity.js';
 
 export class CreateApiKeyDto {
   @NameField({ example: 'CI deploys' })

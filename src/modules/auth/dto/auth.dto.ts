@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { EmailField, NameField, NewPasswordField } from '../../../common/http/dto-fields.js';
-import { TenantDto } from '../../tenants/dto/tenant.dto.js';
+import { EmailField, NameField, NewPasswordField } from '../../../core/http/dto-fields.js';
+import { TenantDto } from '../../../core/identity/tenant.dto.js';
 
 export class RegisterDto {
   @EmailField()

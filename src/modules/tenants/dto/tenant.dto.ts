@@ -1,35 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { EmailField, NameField, NewPasswordField, Trim } from '../../../common/http/dto-fields.js';
-import { PageQuery } from '../../../common/http/pagination.js';
-import { type Tenant, TenantStatus } from '../tenant.entity.js';
+import { EmailField, NameField, NewPasswordField, Trim } from '../../../core/http/dto-fields.js';
+import { PageQuery } from '../../../core/http/pagination.js';
+import { TenantDto } from '../../../core/identity/tenant.dto.js';
+import { TenantStatus } from '../../../core/identity/tenant.entity.js';
+
+export { TenantDto };
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-export class TenantDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() name: string;
-  @ApiProperty() slug: string;
-  @ApiProperty({ enum: TenantStatus }) status: TenantStatus;
-  @ApiPropertyOptional({ nullable: true, type: String }) statusReason: string | null;
-  @ApiProperty({ type: 'object', additionalProperties: true }) settings: Record<string, unknown>;
-  @ApiProperty() createdAt: string;
-  @ApiProperty() updatedAt: string;
-
-  static from(tenant: Tenant): TenantDto {
-    return {
-      id: tenant.id,
-      name: tenant.name,
-      slug: tenant.slug,
-      status: tenant.status,
-      statusReason: tenant.statusReason,
-      settings: tenant.settings,
-      createdAt: tenant.createdAt.toISOString(),
-      updatedAt: tenant.updatedAt.toISOString(),
-    };
-  }
-}
 
 export class TenantPageDto {
   @ApiProperty({ type: [TenantDto] }) items: TenantDto[];

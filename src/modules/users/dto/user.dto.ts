@@ -7,14 +7,13 @@ import {
   IsIn,
   IsOptional,
   IsString,
-  IsUUID,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../common/auth/permissions.js';
-import { EmailField, NameField, NewPasswordField } from '../../../common/http/dto-fields.js';
-import { PageQuery } from '../../../common/http/pagination.js';
-import { type User, UserStatus } from '../user.entity.js';
+import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../core/auth/permissions.js';
+import { EmailField, NameField, NewPasswordField } from '../../../core/http/dto-fields.js';
+import { PageQuery } from '../../../core/http/pagination.js';
+import { type User, UserStatus } from '../../../core/identity/user.entity.js';
 
 export class UserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -121,13 +120,6 @@ export class UpdateUserDto {
   status?: UserStatus;
 }
 
-export class TenantSelector {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Super admins only: the tenant to act in' })
-  @IsOptional()
-  @IsUUID()
-  tenantId?: string;
-}
-
 export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({ enum: TENANT_ROLES })
   @IsOptional()
@@ -144,14 +136,9 @@ export class ListUsersQuery extends PageQuery {
   @IsString()
   @MaxLength(200)
   search?: string;
-
-  @ApiPropertyOptional({ format: 'uuid', description: 'Super admins only: the tenant to list' })
-  @IsOptional()
-  @IsUUID()
-  tenantId?: string;
 }
 
-export class DeleteUserQuery extends TenantSelector {
+export class DeleteUserQuery {
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Purge the row instead of the default soft delete' })
   @IsOptional()
   @IsIn(['true', 'false'])
