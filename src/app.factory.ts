@@ -42,6 +42,8 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     trustProxy: config.http.trustProxy as boolean | string[],
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // No Nest middleware is used: the request context and the rest are Fastify hooks.
+    skipMiddie: true,
   });
   const fastify = adapter.getInstance();
   const methods = MethodIndex.attach(fastify);

@@ -12,6 +12,7 @@ import { PrincipalCache } from './auth/principal-cache.js';
 import { PrincipalEvents } from './auth/principal-events.js';
 import { PrincipalResolver } from './auth/principal-resolver.js';
 import { JwtSecret, TokenService } from './auth/token.service.js';
+import { VerifiedTokens } from './auth/verified-tokens.js';
 import { RequestContext } from './context/request-context.js';
 import { UnitOfWork } from './database/unit-of-work.js';
 import { ApiKey } from './identity/api-key.entity.js';
@@ -64,6 +65,7 @@ const auth = [
   TokenService,
   JwtStrategy,
   JwtPassportGuard,
+  VerifiedTokens,
 ];
 
 /**

@@ -8,5 +8,5 @@ module.exports = async function globalTeardown() {
   for (const file of readdirSync(tmpdir())) {
     if (run && file.startsWith(`atrium-test-${run}-`)) rmSync(join(tmpdir(), file), { force: true });
   }
-  if (process.env.TEST_DATABASE_URL) await dropTestDatabases(process.env.TEST_DATABASE_URL);
+  if (process.env.TEST_DATABASE_URL && run) await dropTestDatabases(process.env.TEST_DATABASE_URL, { run });
 };

@@ -9,8 +9,14 @@ import { DataSource } from 'typeorm';
 import { baseDatabaseOptions, type DatabaseOverrides } from '../../src/database/database-options.js';
 import { pgliteDriver } from '../../src/database/pglite-pool.js';
 
-/** Every database a test run creates starts with this (global teardown drops them). */
+/** Every database a test run creates starts with this and the run's id (global teardown drops them). */
 export const TEST_DB_PREFIX = 'atrium_test_';
+
+function runId(): string {
+  const run = process.env.ATRIUM_TEST_RUN;
+  if (!run) throw new Error('ATRIUM_TEST_RUN is not set: run the tests through jest (npm test)');
+  return run;
+}
 
 export const postgresUrl = (): string | undefined => process.env.TEST_DATABASE_URL || undefined;
 
@@ -44,12 +50,11 @@ export interface TestDatabase {
  * A worker runs one file at a time, so there is no race.
  */
 async function workerTemplate(): Promise<string> {
-  const run = process.env.ATRIUM_TEST_RUN;
-  if (!run) throw new Error('ATRIUM_TEST_RUN is not set: run the tests through jest (npm test)');
+  const run = runId();
   const worker = process.env.JEST_WORKER_ID ?? '1';
   const base = postgresUrl();
   if (base) {
-    const name = `${TEST_DB_PREFIX}template_${run}_${worker}`;
+    const name = `${TEST_DB_PREFIX}${run}_template_${worker}`;
     const client = new pg.Client({ connectionString: base });
     await client.connect();
     try {
@@ -79,7 +84,7 @@ export async function cloneTemplateDatabase(): Promise<TestDatabase> {
   const template = await workerTemplate();
   const base = postgresUrl();
   if (base) {
-    const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+    const name = `${TEST_DB_PREFIX}${runId()}_${process.pid}_${randomBytes(4).toString('hex')}`;
     await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
     return {
       url: withDatabase(base, name),
@@ -103,7 +108,7 @@ export async function emptyDataSource(): Promise<EmptyDatabase> {
   const common = baseDatabaseOptions;
   const base = postgresUrl();
   if (base) {
-    const name = `${TEST_DB_PREFIX}empty_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const name = `${TEST_DB_PREFIX}${runId()}_empty_${process.pid}_${randomBytes(4).toString('hex')}`;
     await adminQuery(`CREATE DATABASE "${name}"`);
     const dataSource = await new DataSource({ ...common, url: withDatabase(base, name) }).initialize();
     return {

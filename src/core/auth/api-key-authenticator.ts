@@ -24,7 +24,7 @@ interface CachedKey {
 @Injectable()
 export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('ApiKeys');
-  private readonly lastUsed = new Map<string, { tenantId: string; id: string; at: Date }>();
+  private readonly lastUsed = new Map<string, { tenantId: string; id: string; at: number }>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -44,15 +44,30 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     await this.flushLastUsed();
   }
 
+  /**
+   * The principal of a key resolved moments ago (no I/O), or undefined when the
+   * key must be looked up. Throws when the cached key has expired since.
+   */
+  cached(rawKey: string, now = Date.now()): Principal | undefined {
+    const cached = this.cache.get(`key:${rawKey}`, now);
+    return cached && this.use(cached, now);
+  }
+
+  /**
+   * The in-memory cache is keyed by the key itself, which saves hashing it on
+   * every request; it lives only in this process, for the cache TTL. Storage
+   * and lookups use the SHA-256 digest only.
+   */
   async authenticate(rawKey: string): Promise<Principal> {
-    if (!isWellFormedApiKey(rawKey)) {
-      throw new ApiKeyError(ApiKeyErrorCode.API_KEY_MALFORMED, 'The API key is malformed.');
-    }
-    const hash = hashApiKey(rawKey);
     const now = Date.now();
-    const cacheKey = `key:${hash}`;
+    const cacheKey = `key:${rawKey}`;
     let cached = this.cache.get(cacheKey, now);
     if (!cached) {
+      const hash = hashApiKey(rawKey);
+      // Only well-formed keys are ever cached, so the checksum is checked once, before the lookup.
+      if (!isWellFormedApiKey(rawKey)) {
+        throw new ApiKeyError(ApiKeyErrorCode.API_KEY_MALFORMED, 'The API key is malformed.');
+      }
       const ticket = this.cache.ticket();
       const row = await this.lookup.findApiKeyByDigest(hash);
       if (!row) throw new ApiKeyError(ApiKeyErrorCode.API_KEY_INVALID, 'The API key is not valid.');
@@ -65,15 +80,15 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
         now,
       );
     }
+    return this.use(cached, now);
+  }
+
+  private use(cached: CachedKey, now: number): Principal {
     if (cached.endsAt !== null && cached.endsAt <= now) {
       throw new ApiKeyError(ApiKeyErrorCode.API_KEY_EXPIRED, 'The API key has expired.');
     }
     const { principal } = cached;
-    this.lastUsed.set(principal.apiKeyId!, {
-      tenantId: principal.homeTenantId!,
-      id: principal.apiKeyId!,
-      at: new Date(now),
-    });
+    this.lastUsed.set(principal.apiKeyId!, { tenantId: principal.homeTenantId!, id: principal.apiKeyId!, at: now });
     return principal;
   }
 
@@ -82,7 +97,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     if (this.lastUsed.size === 0) return;
     const byTenant = new Map<string, { id: string; at: Date }[]>();
     for (const use of this.lastUsed.values()) {
-      byTenant.set(use.tenantId, [...(byTenant.get(use.tenantId) ?? []), { id: use.id, at: use.at }]);
+      byTenant.set(use.tenantId, [...(byTenant.get(use.tenantId) ?? []), { id: use.id, at: new Date(use.at) }]);
     }
     this.lastUsed.clear();
     for (const [tenantId, uses] of byTenant) {

@@ -7,8 +7,10 @@ import { ApiKeyError, ApiKeyErrorCode } from '../identity/api-key.errors.js';
 import { AuthError, AuthErrorCode } from '../identity/auth.errors.js';
 import { ApiKeyAuthenticator } from './api-key-authenticator.js';
 import { AUTH_REQUIREMENT, type RouteRequirement } from './auth.decorators.js';
-import { JwtPassportGuard } from './jwt.strategy.js';
+import { JwtPassportGuard, type VerifiedPrincipal } from './jwt.strategy.js';
 import { Role } from './permissions.js';
+import { PrincipalResolver } from './principal-resolver.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 
@@ -16,7 +18,8 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
  * The global guard, deny by default: a route must declare @Public() or
  * @Authenticated({ permission | superAdmin }); anything undeclared is refused.
  * Credentials are an API key (X-API-Key, or a bearer value with the key
- * prefix) or an access token (passport-jwt). The principal is resolved from a
+ * prefix) or an access token, verified by passport-jwt the first time this
+ * instance sees it (VerifiedTokens). The principal is resolved from a
  * short-lived cache that every change to who may do what invalidates.
  */
 @Injectable()
@@ -26,38 +29,63 @@ export class AuthGuard implements CanActivate {
     private readonly context: RequestContext,
     private readonly apiKeys: ApiKeyAuthenticator,
     private readonly jwt: JwtPassportGuard,
+    private readonly verified: VerifiedTokens,
+    private readonly principals: PrincipalResolver,
   ) {}
 
+  /**
+   * Synchronous when the credentials were resolved moments ago (the common
+   * case), so an authenticated request costs no promise of its own here.
+   */
   canActivate(execution: ExecutionContext): boolean | Promise<boolean> {
     const requirement = this.reflector.getAllAndOverride<RouteRequirement | undefined>(AUTH_REQUIREMENT, [
       execution.getHandler(),
       execution.getClass(),
     ]);
     if (requirement && 'public' in requirement) return true;
-    return this.authenticate(execution, requirement);
+    const request = execution.switchToHttp().getRequest<AuthRequest>();
+    refuseKeysInQuery(request);
+    const credentials = credentialsOf(request);
+    const cached = this.cachedPrincipal(credentials);
+    if (cached) return this.admit(cached, requirement, request);
+    return this.resolve(credentials, execution, request).then((principal) =>
+      this.admit(principal, requirement, request),
+    );
   }
 
-  private async authenticate(execution: ExecutionContext, requirement: RouteRequirement | undefined): Promise<boolean> {
-    const request = execution.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    refuseKeysInQuery(request);
-    const apiKeyHeader = request.headers['x-api-key'];
-    const header = request.headers.authorization;
-    const bearer = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    let principal: Principal;
-    if (typeof apiKeyHeader === 'string') principal = await this.apiKeys.authenticate(apiKeyHeader);
-    else if (bearer && looksLikeApiKey(bearer)) principal = await this.apiKeys.authenticate(bearer);
-    else if (bearer) {
-      await this.jwt.canActivate(execution);
-      principal = request.user!;
-    } else {
+  private cachedPrincipal(credentials: Credentials): Principal | undefined {
+    if (credentials.kind === 'key') return this.apiKeys.cached(credentials.value);
+    if (credentials.kind === 'token') {
+      const claims = this.verified.get(credentials.value);
+      return claims && this.principals.cached(claims);
+    }
+    return undefined;
+  }
+
+  private async resolve(
+    credentials: Credentials,
+    execution: ExecutionContext,
+    request: AuthRequest,
+  ): Promise<Principal> {
+    if (credentials.kind === 'key') return this.apiKeys.authenticate(credentials.value);
+    if (credentials.kind === 'none') {
       throw new AuthError(
         AuthErrorCode.UNAUTHENTICATED,
         'Send `Authorization: Bearer <token or API key>` or `X-API-Key`.',
       );
     }
+    const token = credentials.value;
+    const claims = this.verified.get(token);
+    if (claims) return this.principals.forAccessToken(claims);
+    await this.jwt.canActivate(execution);
+    const { claims: verifiedClaims, principal } = request.user!;
+    this.verified.add(token, verifiedClaims);
+    return principal;
+  }
+
+  private admit(principal: Principal, requirement: RouteRequirement | undefined, request: AuthRequest): true {
     this.context.setPrincipal(principal);
     request.principal = principal;
-
     if (!requirement || 'public' in requirement) throw denied('a declared permission (this route declares none)');
     if (requirement.superAdmin) {
       if (principal.role !== Role.SUPER_ADMIN) throw denied('super_admin');
@@ -66,6 +94,19 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+}
+
+type AuthRequest = FastifyRequest & { user?: VerifiedPrincipal };
+type Credentials = { kind: 'key' | 'token'; value: string } | { kind: 'none' };
+
+/** X-API-Key, or a bearer value: an API key when it has the key prefix, otherwise an access token. */
+function credentialsOf(request: FastifyRequest): Credentials {
+  const apiKeyHeader = request.headers['x-api-key'];
+  if (typeof apiKeyHeader === 'string') return { kind: 'key', value: apiKeyHeader };
+  const header = request.headers.authorization;
+  const bearer = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
+  if (!bearer) return { kind: 'none' };
+  return { kind: looksLikeApiKey(bearer) ? 'key' : 'token', value: bearer };
 }
 
 /** Keys in URLs end up in logs and browser history, so they are refused outright. */

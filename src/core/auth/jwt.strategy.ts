@@ -8,6 +8,12 @@ import { type AccessClaims, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, JwtSecret }
 
 export const JWT_STRATEGY = 'jwt';
 
+/** What the strategy hands the guard: the verified claims (for VerifiedTokens) and the principal. */
+export interface VerifiedPrincipal {
+  claims: AccessClaims;
+  principal: Principal;
+}
+
 const invalid = () => new AuthError(AuthErrorCode.TOKEN_INVALID, 'The access token is invalid or expired.');
 
 /** Claims a valid access token must carry; a validly signed token without `exp` or `iat` is refused. */
@@ -45,8 +51,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     });
   }
 
-  validate(payload: Record<string, unknown>): Promise<Principal> {
-    return this.principals.forAccessToken(accessClaims(payload));
+  async validate(payload: Record<string, unknown>): Promise<VerifiedPrincipal> {
+    const claims = accessClaims(payload);
+    return { claims, principal: await this.principals.forAccessToken(claims) };
   }
 }
 

@@ -11,6 +11,9 @@ import { permissionsOf, Role } from './permissions.js';
 import { PrincipalCache } from './principal-cache.js';
 import type { AccessClaims } from './token.service.js';
 
+const cacheKey = (claims: AccessClaims) =>
+  `jwt:${claims.knd}:${claims.tid ?? '-'}:${claims.sub}:${claims.ver}:${claims.sid ?? '-'}`;
+
 const invalid = () => new AuthError(AuthErrorCode.TOKEN_INVALID, 'The access token is invalid or expired.');
 
 export function tenantProfile(tenant: Tenant): PrincipalProfile['tenant'] {
@@ -44,8 +47,13 @@ export class PrincipalResolver {
     private readonly sessions: SessionsRepository,
   ) {}
 
+  /** The principal of a token resolved moments ago (no I/O), or undefined. */
+  cached(claims: AccessClaims): Principal | undefined {
+    return this.cache.get(cacheKey(claims));
+  }
+
   async forAccessToken(claims: AccessClaims): Promise<Principal> {
-    const key = `jwt:${claims.knd}:${claims.tid ?? '-'}:${claims.sub}:${claims.ver}:${claims.sid ?? '-'}`;
+    const key = cacheKey(claims);
     const cached = this.cache.get(key);
     if (cached) return cached;
     const ticket = this.cache.ticket();

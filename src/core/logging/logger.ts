@@ -35,10 +35,24 @@ function requestFields(): Record<string, unknown> {
   return store.tenantId ? { requestId: store.requestId, tenantId: store.tenantId } : { requestId: store.requestId };
 }
 
+let isoMillis = 0;
+let isoString = '';
+
+/** The ISO timestamp, formatted once per millisecond however many lines share it. */
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== isoMillis) {
+    isoMillis = now;
+    isoString = new Date(now).toISOString();
+  }
+  return `,"timestamp":"${isoString}"`;
+}
+
 /**
  * The process logger: pino, writing JSON lines (buffered, flushed every
- * FLUSH_INTERVAL_MS and at exit) or readable lines (LOG_FORMAT=pretty). Every
- * sensitive-looking field is redacted at any depth.
+ * FLUSH_INTERVAL_MS and at exit) or readable lines (LOG_FORMAT=pretty). It is
+ * kept lean for the access log's one line per request; AppLogger adds the
+ * request fields and redaction to everything else.
  */
 export function createPino(config: AppConfig, destination?: DestinationStream): Logger {
   let stream = destination;
@@ -63,12 +77,8 @@ export function createPino(config: AppConfig, destination?: DestinationStream): 
       level: PINO_LEVEL[config.log.level],
       messageKey: 'message',
       base: { service: 'atrium' },
-      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
-      formatters: {
-        level: (label) => ({ level: label }),
-        log: (fields) => redact(fields) as Record<string, unknown>,
-      },
-      mixin: requestFields,
+      timestamp,
+      formatters: { level: (label) => ({ level: label }) },
     },
     stream,
   );
@@ -84,8 +94,10 @@ const NEST_TO_PINO: Record<LogLevel, Level> = {
 };
 
 /**
- * Nest's logger interface over pino. Nest passes the context as the last
- * argument and, for errors, a stack before it; objects become structured fields.
+ * Nest's logger interface over pino, used by every `new Logger(context)` in the
+ * code. Nest passes the context as the last argument and, for errors, a stack
+ * before it; objects become structured fields, with the request's id and tenant
+ * added and every sensitive-looking field redacted at any depth.
  */
 export class AppLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
@@ -127,6 +139,6 @@ export class AppLogger implements LoggerService {
     if (stack) fields.stack ??= stack;
     if (context) fields.context = context;
     fields.message ??= '';
-    this.pino[pinoLevel](fields);
+    this.pino[pinoLevel]({ ...requestFields(), ...(redact(fields) as Record<string, unknown>) });
   }
 }

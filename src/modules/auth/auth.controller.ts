@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -133,7 +133,8 @@ export class AuthController {
   @Authenticated({ permission: Permission.PROFILE_READ })
   @ApiOperation({ summary: 'The caller: user, tenant, role and permissions' })
   @ApiOkResponse({ type: MeDto })
-  whoami(): MeDto {
+  @Header('content-type', 'application/json; charset=utf-8')
+  whoami(): string {
     return this.me.describe();
   }
 

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
+type Observer = { observe(value: number): void };
+
+/** Route labels are route patterns (bounded), but a flood of unmatched paths is one label, so this stays small. */
+const MAX_SERIES = 10_000;
+
 /** Prometheus metrics of this instance: process defaults plus HTTP request durations. */
 @Injectable()
 export class MetricsService {
@@ -13,12 +18,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** The histogram's child per label set, so a request does not hash its labels again. */
+  private readonly series = new Map<string, Observer>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   observeRequest(method: string, route: string, status: number, durationMs: number): void {
-    this.requestDuration.observe({ method, route, status: String(status) }, durationMs / 1000);
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = this.requestDuration.labels(method, route, String(status));
+      if (this.series.size < MAX_SERIES) this.series.set(key, series);
+    }
+    series.observe(durationMs / 1000);
   }
 
   render(): Promise<string> {
