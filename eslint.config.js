@@ -30,6 +30,24 @@ export default tseslint.config(
     },
   },
   {
+    // Only repositories, entities and the database layer touch TypeORM: services and controllers
+    // reach data through repositories, so tenant scoping and the unit of work cannot be bypassed.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/**/*.entity.ts', 'src/database/**', 'src/core/database/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: 'Reach data through a repository (src/**/*.repository.ts).' },
+            { name: '@nestjs/typeorm', message: 'Reach data through a repository (src/**/*.repository.ts).' },
+          ],
+          patterns: [{ group: ['typeorm/*'], message: 'Reach data through a repository (src/**/*.repository.ts).' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },

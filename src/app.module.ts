@@ -1,8 +1,8 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
-import { createDatabaseOptions, type DatabaseOverrides } from './database/database-options.js';
+import { DatabaseModule } from './database/database.module.js';
+import type { DatabaseOverrides } from './database/database-options.js';
 import { CoreModule } from './core/core.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
@@ -25,9 +25,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRootAsync({
-          useFactory: async () => ({ ...(await createDatabaseOptions(config, database)), autoLoadEntities: true }),
-        }),
+        DatabaseModule.forRoot(config, database),
         CoreModule,
         MetricsModule,
         HealthModule,

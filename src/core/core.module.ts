@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { PassportModule } from '@nestjs/passport';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -14,13 +13,9 @@ import { PrincipalResolver } from './auth/principal-resolver.js';
 import { JwtSecret, TokenService } from './auth/token.service.js';
 import { VerifiedTokens } from './auth/verified-tokens.js';
 import { RequestContext } from './context/request-context.js';
+import { CoreEntitiesModule } from './database/core-entities.module.js';
+import { DatabaseHealth } from './database/database-health.js';
 import { UnitOfWork } from './database/unit-of-work.js';
-import { ApiKey } from './identity/api-key.entity.js';
-import { AuthSession } from './identity/auth-session.entity.js';
-import { OneTimeToken } from './identity/one-time-token.entity.js';
-import { PlatformAdmin } from './identity/platform-admin.entity.js';
-import { Tenant } from './identity/tenant.entity.js';
-import { User } from './identity/user.entity.js';
 import { ApiKeyIssuer } from './identity/api-key-issuer.service.js';
 import { ApiKeysRepository } from './identity/api-keys.repository.js';
 import { IdentityLookupRepository } from './identity/identity-lookup.repository.js';
@@ -35,7 +30,6 @@ import { TenantSelectionInterceptor } from './identity/tenant-selection.js';
 import { TenantsRepository } from './identity/tenants.repository.js';
 import { UserAccountsService } from './identity/user-accounts.service.js';
 import { UsersRepository } from './identity/users.repository.js';
-import { MailOutbox } from './mail/mail-outbox.entity.js';
 import { MailModule } from './mail/mail.module.js';
 import { PortsModule } from './ports/ports.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -77,8 +71,7 @@ const auth = [
 @Global()
 @Module({
   imports: [
-    // Registers the core's entities with the data source; repositories reach them through the unit of work.
-    TypeOrmModule.forFeature([Tenant, User, ApiKey, OneTimeToken, PlatformAdmin, AuthSession, MailOutbox]),
+    CoreEntitiesModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({ secret: config.auth.jwtSecret }),
@@ -91,6 +84,7 @@ const auth = [
   providers: [
     RequestContext,
     UnitOfWork,
+    DatabaseHealth,
     {
       provide: JwtSecret,
       inject: [APP_CONFIG],
@@ -100,6 +94,6 @@ const auth = [
     ...auth,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [RequestContext, UnitOfWork, ...identity, ...auth],
+  exports: [RequestContext, UnitOfWork, DatabaseHealth, ...identity, ...auth],
 })
 export class CoreModule {}

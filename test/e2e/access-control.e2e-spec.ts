@@ -137,7 +137,7 @@ describe('access control', () => {
     const allowed = (role: Role, permission: string) =>
       permission === 'public' ||
       permission === 'authenticated' ||
-      (permission === 'super_admin'
+      (permission.startsWith('super_admin')
         ? role === Role.SUPER_ADMIN
         : ROLE_PERMISSIONS[role].includes(permission as Permission));
 

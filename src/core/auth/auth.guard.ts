@@ -1,6 +1,9 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
 import { type Principal, RequestContext } from '../context/request-context.js';
 import { looksLikeApiKey } from '../identity/api-key-format.js';
 import { ApiKeyError, ApiKeyErrorCode } from '../identity/api-key.errors.js';
@@ -31,7 +34,12 @@ export class AuthGuard implements CanActivate {
     private readonly jwt: JwtPassportGuard,
     private readonly verified: VerifiedTokens,
     private readonly principals: PrincipalResolver,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.metricsToken = config.http.metricsToken ? Buffer.from(config.http.metricsToken) : undefined;
+  }
+
+  private readonly metricsToken?: Buffer;
 
   /**
    * Synchronous when the credentials were resolved moments ago (the common
@@ -42,15 +50,42 @@ export class AuthGuard implements CanActivate {
       execution.getHandler(),
       execution.getClass(),
     ]);
-    if (requirement && 'public' in requirement) return true;
+    if (requirement && 'public' in requirement) {
+      return requirement.identify ? this.identify(execution) : true;
+    }
     const request = execution.switchToHttp().getRequest<AuthRequest>();
     refuseKeysInQuery(request);
     const credentials = credentialsOf(request);
+    if (requirement?.metricsToken && credentials.kind === 'token' && this.isMetricsToken(credentials.value)) {
+      return true;
+    }
     const cached = this.cachedPrincipal(credentials);
     if (cached) return this.admit(cached, requirement, request);
     return this.resolve(credentials, execution, request).then((principal) =>
       this.admit(principal, requirement, request),
     );
+  }
+
+  private isMetricsToken(value: string): boolean {
+    const expected = this.metricsToken;
+    if (!expected) return false;
+    const given = Buffer.from(value);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Public routes that answer more to some callers: resolve credentials if sent, ignore them if bad. */
+  private async identify(execution: ExecutionContext): Promise<true> {
+    const request = execution.switchToHttp().getRequest<AuthRequest>();
+    const credentials = credentialsOf(request);
+    if (credentials.kind === 'none') return true;
+    try {
+      const principal = this.cachedPrincipal(credentials) ?? (await this.resolve(credentials, execution, request));
+      this.context.setPrincipal(principal);
+      request.principal = principal;
+    } catch {
+      // Anonymous, then: a public route never answers 401.
+    }
+    return true;
   }
 
   private cachedPrincipal(credentials: Credentials): Principal | undefined {

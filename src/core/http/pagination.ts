@@ -5,6 +5,9 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
+/** Far beyond any real list, and well inside PostgreSQL's bigint (a larger OFFSET would be refused there). */
+export const MAX_OFFSET = 1_000_000_000;
+
 /** `limit` is clamped to 1..100 (default 20); `offset` pages through a stable order. */
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
@@ -15,11 +18,12 @@ export class PageQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_OFFSET, default: 0 })
   @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(MAX_OFFSET)
   offset?: number;
 }
 

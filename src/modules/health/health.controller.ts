@@ -7,45 +7,58 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
+import { HealthCheck } from '@nestjs/terminus';
 import { Public } from '../../core/auth/auth.decorators.js';
 import { ProblemDetailsDto } from '../../core/errors/problem-details.dto.js';
-import { HealthService } from './health.service.js';
+import { type Readiness, HealthService } from './health.service.js';
 
-const checkResultSchema = {
+const liveSchema = { type: 'object', properties: { status: { type: 'string', example: 'ok' } } };
+
+const readySchema = {
   type: 'object',
   properties: {
     status: { type: 'string', example: 'ok' },
-    info: { type: 'object', additionalProperties: true, example: { database: { status: 'up' } } },
-    error: { type: 'object', additionalProperties: true, example: {} },
-    details: { type: 'object', additionalProperties: true, example: { database: { status: 'up' } } },
+    details: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'Super admins only',
+      example: { database: { status: 'up' } },
+    },
+    database: {
+      type: 'object',
+      description: 'Super admins only',
+      example: { engine: 'postgresql', version: '17.2', rowLevelSecurity: true },
+    },
   },
 };
 
 @ApiTags('health')
 @ApiExtraModels(ProblemDetailsDto)
-@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get('live')
+  @Public()
   @ApiOperation({ summary: 'Liveness: the process is up and serving requests' })
-  @ApiOkResponse({ description: 'The process is alive', schema: checkResultSchema })
+  @ApiOkResponse({ description: 'The process is alive', schema: liveSchema })
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  live(): HealthCheckResult {
+  live(): { status: 'ok' } {
     return this.health.live();
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database (and Redis, when configured) answer' })
-  @ApiOkResponse({ description: 'Every dependency is up', schema: checkResultSchema })
+  @Public({ identify: true })
+  @ApiOperation({
+    summary: 'Readiness: the database (and Redis, when configured) answer; details only for super admins',
+  })
+  @ApiOkResponse({ description: 'Every dependency is up', schema: readySchema })
   @ApiServiceUnavailableResponse({
-    description: 'A dependency is down; `details` reports each one',
+    description: 'A dependency is down; for super admins, `details` reports each one',
     content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDetailsDto) } } },
   })
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  ready(): Promise<HealthCheckResult> {
+  ready(): Promise<Readiness> {
     return this.health.ready();
   }
 }
