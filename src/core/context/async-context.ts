@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Principal } from './request-context.js';
+import type { Principal } from './principal.js';
 
 /** What one request (or background job) carries through every await. */
 export interface ContextStore {
