@@ -80,3 +80,127 @@ export async function tenantRow(t: TestApp, id: string) {
   const [row] = await t.dataSource.query(`SELECT * FROM tenants WHERE id = $1`, [id]);
   return row as Record<string, unknown> | undefined;
 }
+
+export interface IssuedKey {
+  id: string;
+  key: string;
+}
+
+/** Headers that send an API key the other accepted way (the bearer way is `bearer(key)`). */
+export const xApiKey = (key: string) => ({ 'x-api-key': key });
+
+/** A personal API key of `owner`: every permission the owner holds, or just `scopes`. */
+export async function personalKey(t: TestApp, owner: Account, scopes?: string[]): Promise<IssuedKey> {
+  const res = await t.http({
+    method: 'POST',
+    url: '/api/v1/api-keys',
+    headers: bearer(owner.accessToken),
+    payload: { name: `key-${unique()}`, ...(scopes ? { scopes } : {}) },
+  });
+  expect(res.statusCode).toBe(201);
+  const { id, key } = res.json();
+  return { id, key };
+}
+
+/** A fresh tenant API key, issued by the tenant's admin; the key the tenant had is refused from now on. */
+export async function tenantKey(t: TestApp, tenant: TenantFixture): Promise<IssuedKey> {
+  const res = await t.http({
+    method: 'POST',
+    url: `/api/v1/tenants/${tenant.id}/regenerate-api-key`,
+    headers: bearer(tenant.admin.accessToken),
+    payload: {},
+  });
+  expect(res.statusCode).toBe(200);
+  const { id, key } = res.json();
+  return { id, key };
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The parts of an OpenAPI schema the suites read; `$ref`s are resolved by `apiOperations`. */
+export interface JsonSchema {
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  example?: unknown;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+  allOf?: JsonSchema[];
+  $ref?: string;
+}
+
+export interface ApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: JsonSchema;
+}
+
+export interface ApiOperation {
+  method: HttpMethod;
+  path: string;
+  /** `METHOD /path`, as the route table and the suites name it. */
+  route: string;
+  /** `x-required-permission`: a permission, `super_admin`, `super_admin or METRICS_TOKEN` or `public`. */
+  permission: string;
+  parameters: ApiParameter[];
+  /** The JSON request body's schema, with every `$ref` resolved. */
+  body?: JsonSchema;
+}
+
+/** Every operation of the running app, read from its OpenAPI document (generated from the router). */
+export async function apiOperations(t: TestApp): Promise<ApiOperation[]> {
+  const res = await t.http({ method: 'GET', url: '/docs-json' });
+  expect(res.statusCode).toBe(200);
+  const doc = res.json() as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          'x-required-permission'?: string;
+          parameters?: ApiParameter[];
+          requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+        }
+      >
+    >;
+    components?: { schemas?: Record<string, JsonSchema> };
+  };
+  const schemas = doc.components?.schemas ?? {};
+  const resolve = (schema: JsonSchema, depth = 0): JsonSchema => {
+    if (depth > 16) throw new Error('The OpenAPI schemas nest too deep (a cycle?)');
+    if (schema.$ref) return resolve(schemas[schema.$ref.replace('#/components/schemas/', '')], depth + 1);
+    const { allOf, ...own } = schema;
+    const merged = allOf ? Object.assign({}, ...allOf.map((s) => resolve(s, depth + 1)), own) : own;
+    return {
+      ...merged,
+      ...(merged.properties && {
+        properties: Object.fromEntries(
+          Object.entries(merged.properties as Record<string, JsonSchema>).map(([k, v]) => [k, resolve(v, depth + 1)]),
+        ),
+      }),
+      ...(merged.items && { items: resolve(merged.items as JsonSchema, depth + 1) }),
+    };
+  };
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([verb, op]) => {
+      const method = verb.toUpperCase() as HttpMethod;
+      const body = op.requestBody?.content?.['application/json']?.schema;
+      return {
+        method,
+        path,
+        route: `${method} ${path}`,
+        permission: op['x-required-permission'] ?? '(undeclared)',
+        parameters: (op.parameters ?? []).map((p) => ({ ...p, ...(p.schema && { schema: resolve(p.schema) }) })),
+        ...(body && { body: resolve(body) }),
+      };
+    }),
+  );
+}

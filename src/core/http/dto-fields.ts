@@ -1,14 +1,20 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 
 /** Trims surrounding white space from string input. */
 export const Trim = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
+/**
+ * A body field that may be left out, but not sent as null: no field of the API
+ * is nullable, and `IsOptional` would pass null on to the service unvalidated.
+ */
+export const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
 const optionally = (optional: boolean, ...decorators: PropertyDecorator[]) =>
-  applyDecorators(...(optional ? [IsOptional(), ...decorators] : decorators));
+  applyDecorators(...(optional ? [Optional(), ...decorators] : decorators));
 
 /** An e-mail address (trimmed, at most 320 characters). */
 export const EmailField = ({ optional = false, description }: { optional?: boolean; description?: string } = {}) =>

@@ -43,11 +43,13 @@ export function jsonDefectError(defect: JsonDefect): CommonError {
   return new CommonError(CommonErrorCode.BAD_REQUEST, DETAIL[defect]);
 }
 
-/** True when a string anywhere in the (query or path) value holds a NUL character. */
+/** True when a string anywhere in the (query or path) value, parameter names included, holds a NUL character. */
 export function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(containsNul);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(containsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([name, inner]) => name.includes('\u0000') || containsNul(inner));
+  }
   return false;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsDateString, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Permission } from '../../../core/auth/permissions.js';
-import { NameField } from '../../../core/http/dto-fields.js';
+import { NameField, Optional } from '../../../core/http/dto-fields.js';
 import type { ApiKey } from '../../../core/identity/api-key.entity.js';
 
 export class CreateApiKeyDto {
@@ -9,14 +9,14 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiPropertyOptional({ enum: Permission, isArray: true, description: "Defaults to all of the creator's permissions" })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayUnique()
   @IsIn(Object.values(Permission), { each: true })
   scopes?: Permission[];
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working' })
-  @IsOptional()
+  @Optional()
   @IsDateString({ strict: true })
   expiresAt?: string;
 }
@@ -33,7 +33,7 @@ export class ListApiKeysQuery {
 
 export class RegenerateTenantKeyDto {
   @ApiPropertyOptional({ minimum: 0, maximum: 604800, default: 0, description: 'Seconds the old key keeps working' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(7 * 24 * 3600)

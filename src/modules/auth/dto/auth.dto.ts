@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { EmailField, NameField, NewPasswordField } from '../../../core/http/dto-fields.js';
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { EmailField, NameField, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
 import { TenantDto } from '../../../core/identity/tenant.dto.js';
 
 export class RegisterDto {
@@ -17,7 +17,7 @@ export class RegisterDto {
   tenantName?: string;
 
   @ApiPropertyOptional({ description: 'Joins the inviting tenant instead of creating one' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -29,7 +29,7 @@ export class ForgotPasswordDto {
   email: string;
 
   @ApiPropertyOptional({ description: "The tenant's slug, when the e-mail is in several tenants" })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z0-9-]{1,63}$/)
   tenant?: string;
 }
@@ -58,7 +58,7 @@ export class LoginDto {
   password: string;
 
   @ApiPropertyOptional({ description: "The tenant's slug; needed when the e-mail has accounts in several tenants" })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z0-9-]{1,63}$/)
   tenant?: string;
 }

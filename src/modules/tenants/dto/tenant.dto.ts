@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { EmailField, NameField, NewPasswordField, Trim } from '../../../core/http/dto-fields.js';
+import { EmailField, NameField, NewPasswordField, Optional, Trim } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { TenantDto } from '../../../core/identity/tenant.dto.js';
 import { TenantStatus } from '../../../core/identity/tenant.entity.js';
@@ -36,11 +36,13 @@ export class CreateTenantDto {
     example: 'acme',
     description: 'Lower-case letters, digits and dashes; derived from the name when omitted',
   })
-  @IsOptional()
+  @Optional()
   @Matches(SLUG, { message: 'slug must be lower-case letters, digits and inner dashes (at most 63)' })
   slug?: string;
 
   @ApiProperty({ type: FirstAdminDto })
+  // ValidateNested alone accepts an array (it validates its elements).
+  @IsObject()
   @ValidateNested()
   @Type(() => FirstAdminDto)
   admin: FirstAdminDto;
@@ -51,12 +53,12 @@ export class UpdateTenantDto {
   name?: string;
 
   @ApiPropertyOptional({ description: 'Super admins only' })
-  @IsOptional()
+  @Optional()
   @Matches(SLUG, { message: 'slug must be lower-case letters, digits and inner dashes (at most 63)' })
   slug?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
+  @Optional()
   @IsObject()
   settings?: Record<string, unknown>;
 }

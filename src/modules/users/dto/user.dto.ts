@@ -5,13 +5,14 @@ import {
   ArrayMinSize,
   IsArray,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
 import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../core/auth/permissions.js';
-import { EmailField, NameField, NewPasswordField } from '../../../core/http/dto-fields.js';
+import { EmailField, NameField, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { type User, UserStatus } from '../../../core/identity/user.entity.js';
 
@@ -84,6 +85,8 @@ export class BulkCreateUsersDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  // ValidateNested alone accepts an array as an element (it validates its elements).
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => BulkUserDto)
   users: BulkUserDto[];
@@ -110,12 +113,12 @@ export class UpdateUserDto {
   name?: string;
 
   @ApiPropertyOptional({ enum: TENANT_ROLES, description: 'Admins only' })
-  @IsOptional()
+  @Optional()
   @IsIn(TENANT_ROLES)
   role?: TenantRole;
 
   @ApiPropertyOptional({ enum: [UserStatus.ACTIVE, UserStatus.DISABLED], description: 'Admins only' })
-  @IsOptional()
+  @Optional()
   @IsIn([UserStatus.ACTIVE, UserStatus.DISABLED])
   status?: UserStatus;
 }
