@@ -3,6 +3,8 @@ import { CreateUsersAndSessions1763790000000 } from './1763790000000-create-user
 import { CreateMailAndOneTimeTokens1763800000000 } from './1763800000000-create-mail-and-one-time-tokens.js';
 import { CreateApiKeys1763810000000 } from './1763810000000-create-api-keys.js';
 import { TenantIsolationAndIdentityHardening1764600000000 } from './1764600000000-tenant-isolation-and-identity-hardening.js';
+import { ApiKeyCreatedAtOnInsert1764650000000 } from './1764650000000-api-key-created-at-on-insert.js';
+import { CreateJobs1764700000000 } from './1764700000000-create-jobs.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -11,4 +13,6 @@ export const migrations = [
   CreateMailAndOneTimeTokens1763800000000,
   CreateApiKeys1763810000000,
   TenantIsolationAndIdentityHardening1764600000000,
+  ApiKeyCreatedAtOnInsert1764650000000,
+  CreateJobs1764700000000,
 ];

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { type LoggerService, RequestMethod } from '@nestjs/common';
+import { Logger, type LoggerService, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { AsyncContext } from './core/context/async-context.js';
 import { CommonError, CommonErrorCode } from './core/errors/app-error.js';
-import { ProblemDetailsFilter } from './core/errors/problem-details.filter.js';
+import { ProblemDetailsFilter, sendProblem } from './core/errors/problem-details.filter.js';
 import { containsNul, registerJsonBodyParser } from './core/http/json-body.js';
 import { MethodIndex } from './core/http/method-index.js';
+import { fastifyTrustProxy } from './core/http/trust-proxy.js';
 import { createValidationPipe } from './core/http/validation.pipe.js';
 import { AppLogger } from './core/logging/logger.js';
 import { MetricsService } from './modules/metrics/metrics.service.js';
@@ -25,6 +26,8 @@ export function requestIdFrom(req: { headers: Record<string, string | string[] |
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
+const frameworkErrorLogger = new Logger('Errors');
+
 export interface CreateAppOptions extends AppModuleOptions {
   logger: LoggerService | false;
 }
@@ -38,12 +41,17 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     requestIdHeader: false,
     genReqId: requestIdFrom,
     // The client IP (login limits, logs, usage records) comes from X-Forwarded-For only through trusted hops.
-    // Fastify takes a hop count too, though the adapter's option type does not say so.
-    trustProxy: config.http.trustProxy as boolean | string[],
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // No Nest middleware is used: the request context and the rest are Fastify hooks.
     skipMiddie: true,
+    // The router refuses a malformed URL (400) or an over-long path parameter (414) before any hook or
+    // filter runs; those answers are problem details too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(error, request, reply, frameworkErrorLogger);
+    },
   });
   const fastify = adapter.getInstance();
   const methods = MethodIndex.attach(fastify);

@@ -30,7 +30,12 @@ export default async () => {
               expiresAt: { required: true, type: () => Date, nullable: true },
               lastUsedAt: { required: true, type: () => Date, nullable: true },
               revokedAt: { required: true, type: () => Date, nullable: true },
-              createdAt: { required: true, type: () => Date },
+              createdAt: {
+                required: true,
+                type: () => Date,
+                description:
+                  'When the row was written (not when its transaction began): the newest tenant key is the live one.',
+              },
             },
           },
         ],

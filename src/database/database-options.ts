@@ -11,6 +11,11 @@ export interface DatabaseOverrides {
   embeddedSeed?: Blob;
   /** Entities to register (the app auto-loads them from feature modules instead). */
   entities?: DataSourceOptions['entities'];
+  /**
+   * An open PGlite database to use instead of opening one (several app instances in one
+   * process, as in the multi-instance tests). The app never closes it: its owner does.
+   */
+  embeddedDatabase?: PGlite;
 }
 
 /** Where the embedded database keeps its files, or undefined for in-memory. */
@@ -52,6 +57,9 @@ export async function createDatabaseOptions(
   };
   if (config.database.url) {
     return { ...base, url: config.database.url, poolSize: 10, applicationName: 'atrium' };
+  }
+  if (overrides.embeddedDatabase) {
+    return { ...base, driver: pgliteDriver(overrides.embeddedDatabase, async () => undefined), database: 'postgres' };
   }
   const db = await openEmbeddedDatabase(config.database.dataDir, overrides.embeddedSeed);
   return { ...base, driver: pgliteDriver(db, () => db.close()), database: 'postgres' };

@@ -51,16 +51,30 @@ class PgliteClient extends EventEmitter {
   }
 }
 
+/** One lock per PGlite instance, shared by every pool over it. */
+const sessionLocks = new WeakMap<PGliteInterface, Mutex>();
+
+function sessionLock(db: PGliteInterface): Mutex {
+  let lock = sessionLocks.get(db);
+  if (!lock) {
+    lock = new Mutex();
+    sessionLocks.set(db, lock);
+  }
+  return lock;
+}
+
 /**
  * A `pg.Pool` look-alike over one PGlite instance, for TypeORM's postgres driver.
  *
  * PGlite is a single session, so a checked-out client is exclusive: the next
  * `connect()` waits until the previous holder releases it. TypeORM holds a
  * client for the whole life of a query runner, so transactions from concurrent
- * requests queue up instead of interleaving their statements.
+ * requests queue up instead of interleaving their statements. The lock belongs
+ * to the PGlite instance, not to the pool, so several pools over one instance
+ * (app instances sharing an embedded database) queue up the same way.
  */
 export class PglitePool extends EventEmitter {
-  private readonly lock = new Mutex();
+  private readonly lock: Mutex;
   private readonly client: PgliteClient;
   private ended = false;
 
@@ -69,6 +83,7 @@ export class PglitePool extends EventEmitter {
     private readonly onEnd: () => Promise<void>,
   ) {
     super();
+    this.lock = sessionLock(db);
     this.client = new PgliteClient(db);
   }
 

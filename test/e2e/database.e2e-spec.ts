@@ -80,6 +80,7 @@ describe(`migrations on an empty ${engine} database`, () => {
       expect(await tables()).toEqual([
         'api_keys',
         'auth_sessions',
+        'jobs',
         'mail_outbox',
         'migrations',
         'one_time_tokens',

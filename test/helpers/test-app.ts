@@ -27,6 +27,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /**
+   * A database this app shares with other instances (cloneSharedTemplateDatabase).
+   * Closing the app leaves it in place: whoever created it drops it.
+   */
+  database?: TestDatabase;
+}
+
 /**
  * Boots the real application on this file's own database: PGlite in memory by
  * default, PostgreSQL when TEST_DATABASE_URL is set (cloned from the migrated template).
@@ -34,8 +42,9 @@ export interface TestApp {
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
   extraModules: AppModuleOptions['extraModules'] = [],
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const database = await cloneTemplateDatabase();
+  const database = options.database ?? (await cloneTemplateDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: 'memory',
@@ -65,7 +74,7 @@ export async function createTestApp(
     database,
     close: async () => {
       await app.close();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

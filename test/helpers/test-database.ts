@@ -96,6 +96,23 @@ export async function cloneTemplateDatabase(): Promise<TestDatabase> {
   return { overrides: { embeddedSeed: seed }, drop: async () => undefined };
 }
 
+/**
+ * One database for several app instances at once (the multi-instance tests): on
+ * PostgreSQL a clone they all connect to; on the embedded engine one open PGlite
+ * instance they all use (each app is handed it and leaves it open). Its owner drops it.
+ */
+export async function cloneSharedTemplateDatabase(): Promise<TestDatabase> {
+  const database = await cloneTemplateDatabase();
+  if (database.url) return database;
+  const db = await PGlite.create({ loadDataDir: database.overrides.embeddedSeed });
+  return {
+    overrides: { embeddedDatabase: db },
+    drop: async () => {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
 /** A data source on a brand-new, empty database (no migrations run), for migration tests. */
 export interface EmptyDatabase {
   dataSource: DataSource;

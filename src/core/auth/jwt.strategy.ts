@@ -1,5 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { AuthGuard as PassportAuthGuard, PassportStrategy } from '@nestjs/passport';
+import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import passport from 'passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Principal } from '../context/request-context.js';
 import { AuthError, AuthErrorCode } from '../identity/auth.errors.js';
@@ -57,12 +59,30 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   }
 }
 
-/** Runs the JWT strategy for the global guard; every failure is the same 401 TOKEN_INVALID. */
+/**
+ * Runs the JWT strategy for the global guard and puts its result on `request.user`;
+ * every failure is the same 401 TOKEN_INVALID. It runs this application's own
+ * strategy instance, not the one passport's process-wide registry names: with two
+ * applications in one process (the multi-instance tests), the registry holds the
+ * last one built, with its secret, cache and database. Each request gets its own
+ * object over the strategy, as passport does for registered strategies, because
+ * passport writes the request's callbacks onto it.
+ */
 @Injectable()
-export class JwtPassportGuard extends PassportAuthGuard(JWT_STRATEGY) {
-  override handleRequest<T>(err: unknown, user: T): T {
-    if (err) throw err;
-    if (!user) throw invalid();
-    return user;
+export class JwtPassportGuard {
+  constructor(private readonly strategy: JwtStrategy) {}
+
+  async canActivate(execution: ExecutionContext): Promise<true> {
+    const request = execution.switchToHttp().getRequest<FastifyRequest & { user?: VerifiedPrincipal }>();
+    request.user = await new Promise<VerifiedPrincipal>((resolve, reject) => {
+      const authenticate = passport.authenticate(
+        Object.create(this.strategy) as passport.Strategy,
+        { session: false },
+        (err: unknown, user: VerifiedPrincipal | false) =>
+          err ? reject(err) : user ? resolve(user) : reject(invalid()),
+      ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
+      authenticate(request, {}, (err) => reject(err ?? invalid()));
+    });
+    return true;
   }
 }
