@@ -33,7 +33,13 @@ export default tseslint.config(
     // Only repositories, entities and the database layer touch TypeORM: services and controllers
     // reach data through repositories, so tenant scoping and the unit of work cannot be bypassed.
     files: ['src/**/*.ts'],
-    ignores: ['src/**/*.repository.ts', 'src/**/*.entity.ts', 'src/database/**', 'src/core/database/**'],
+    ignores: [
+      'src/**/*.repository.ts',
+      'src/**/*.entity.ts',
+      'src/**/*.module.ts',
+      'src/database/**',
+      'src/core/database/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -42,6 +48,20 @@ export default tseslint.config(
             { name: 'typeorm', message: 'Reach data through a repository (src/**/*.repository.ts).' },
             { name: '@nestjs/typeorm', message: 'Reach data through a repository (src/**/*.repository.ts).' },
           ],
+          patterns: [{ group: ['typeorm/*'], message: 'Reach data through a repository (src/**/*.repository.ts).' }],
+        },
+      ],
+    },
+  },
+  {
+    // Module files may register their entities (TypeOrmModule.forFeature), nothing more.
+    files: ['src/**/*.module.ts'],
+    ignores: ['src/database/**', 'src/core/database/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'typeorm', message: 'Reach data through a repository (src/**/*.repository.ts).' }],
           patterns: [{ group: ['typeorm/*'], message: 'Reach data through a repository (src/**/*.repository.ts).' }],
         },
       ],

@@ -5,6 +5,7 @@ import { CreateApiKeys1763810000000 } from './1763810000000-create-api-keys.js';
 import { TenantIsolationAndIdentityHardening1764600000000 } from './1764600000000-tenant-isolation-and-identity-hardening.js';
 import { ApiKeyCreatedAtOnInsert1764650000000 } from './1764650000000-api-key-created-at-on-insert.js';
 import { CreateJobs1764700000000 } from './1764700000000-create-jobs.js';
+import { CreateBilling1764800000000 } from './1764800000000-create-billing.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   TenantIsolationAndIdentityHardening1764600000000,
   ApiKeyCreatedAtOnInsert1764650000000,
   CreateJobs1764700000000,
+  CreateBilling1764800000000,
 ];

@@ -13,7 +13,7 @@ import { MethodIndex } from './core/http/method-index.js';
 import { fastifyTrustProxy } from './core/http/trust-proxy.js';
 import { createValidationPipe } from './core/http/validation.pipe.js';
 import { AppLogger } from './core/logging/logger.js';
-import { MetricsService } from './modules/metrics/metrics.service.js';
+import { MetricsService } from './core/metrics/metrics.service.js';
 import { setupSwagger } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';

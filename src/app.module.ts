@@ -4,8 +4,11 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { DatabaseOverrides } from './database/database-options.js';
 import { CoreModule } from './core/core.module.js';
+import type { Clock } from './core/ports/clock.js';
+import { ClockModule } from './core/ports/clock.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BillingModule } from './modules/billing/billing.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
@@ -16,15 +19,18 @@ export interface AppModuleOptions {
   database?: DatabaseOverrides;
   /** Additional modules mounted beside the product's own (used by tests to exercise the HTTP pipeline). */
   extraModules?: Type[];
+  /** The clock every window, expiry and period is computed with (tests move time with their own). */
+  clock?: Clock;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, database, extraModules = [] }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, database, extraModules = [], clock }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
         DatabaseModule.forRoot(config, database),
         CoreModule,
         MetricsModule,
@@ -33,6 +39,7 @@ export class AppModule {
         TenantsModule,
         UsersModule,
         ApiKeysModule,
+        BillingModule,
         ...extraModules,
       ],
     };

@@ -228,6 +228,10 @@ export class EnvironmentVariables {
   @IsBoolean()
   S3_FORCE_PATH_STYLE = true;
 
+  @IsString()
+  @Matches(/^[a-z][a-z0-9_-]{0,63}$/, { message: 'DEFAULT_PLAN must be a plan code' })
+  DEFAULT_PLAN = 'free';
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -322,6 +326,8 @@ export interface AppConfig {
     };
   };
   readonly jobs: { readonly concurrency: number; readonly pollIntervalMs: number };
+  /** The plan new tenants are subscribed to. */
+  readonly billing: { readonly defaultPlan: string };
 }
 
 export class ConfigValidationError extends Error {
@@ -403,5 +409,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
         : undefined,
     },
     jobs: { concurrency: env.JOB_CONCURRENCY, pollIntervalMs: env.JOB_POLL_INTERVAL_MS },
+    billing: { defaultPlan: env.DEFAULT_PLAN },
   });
 }

@@ -19,6 +19,7 @@ import { UnitOfWork } from './database/unit-of-work.js';
 import { ApiKeyIssuer } from './identity/api-key-issuer.service.js';
 import { ApiKeysRepository } from './identity/api-keys.repository.js';
 import { IdentityLookupRepository } from './identity/identity-lookup.repository.js';
+import { LifecycleHooks } from './identity/lifecycle-hooks.js';
 import { OneTimeTokenService } from './identity/one-time-token.service.js';
 import { OneTimeTokensRepository } from './identity/one-time-tokens.repository.js';
 import { PasswordService } from './identity/password.service.js';
@@ -31,6 +32,7 @@ import { TenantsRepository } from './identity/tenants.repository.js';
 import { UserAccountsService } from './identity/user-accounts.service.js';
 import { UsersRepository } from './identity/users.repository.js';
 import { MailModule } from './mail/mail.module.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { PortsModule } from './ports/ports.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -47,6 +49,7 @@ const identity = [
   UserAccountsService,
   ApiKeyIssuer,
   TenantProvisioning,
+  LifecycleHooks,
   TenantScope,
   TenantSelectionInterceptor,
 ];
@@ -85,6 +88,7 @@ const auth = [
     RequestContext,
     UnitOfWork,
     DatabaseHealth,
+    MetricsService,
     {
       provide: JwtSecret,
       inject: [APP_CONFIG],
@@ -94,6 +98,6 @@ const auth = [
     ...auth,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [RequestContext, UnitOfWork, DatabaseHealth, ...identity, ...auth],
+  exports: [RequestContext, UnitOfWork, DatabaseHealth, MetricsService, ...identity, ...auth],
 })
 export class CoreModule {}

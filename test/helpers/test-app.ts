@@ -27,7 +27,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export interface TestAppOptions {
+export interface TestAppOptions extends Pick<AppModuleOptions, 'clock'> {
   /**
    * A database this app shares with other instances (cloneSharedTemplateDatabase).
    * Closing the app leaves it in place: whoever created it drops it.
@@ -62,7 +62,7 @@ export async function createTestApp(
   });
   const logs = new MemoryLog();
   const logger = new AppLogger(createPino(config, logs));
-  const app = await createApp({ config, logger, database: database.overrides, extraModules });
+  const app = await createApp({ config, logger, database: database.overrides, extraModules, clock: options.clock });
   await app.init();
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.ready();

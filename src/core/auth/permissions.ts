@@ -20,6 +20,14 @@ export enum Permission {
   KEYS_READ = 'keys:read',
   KEYS_WRITE = 'keys:write',
   USAGE_READ = 'usage:read',
+  /** Reserve and commit metered usage, report usage events (tenant apps metering their own features). */
+  USAGE_WRITE = 'usage:write',
+  /** The catalog of active plans. */
+  PLANS_READ = 'plans:read',
+  /** The tenant's subscription, credits, ledger, statements and cost reports. */
+  BILLING_READ = 'billing:read',
+  /** The tenant's default user quotas and users' own quotas. */
+  BILLING_WRITE = 'billing:write',
   /** Platform-wide: create, suspend and delete tenants; act inside any tenant. */
   PLATFORM_MANAGE = 'platform:manage',
 }
@@ -37,6 +45,10 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.KEYS_READ,
     Permission.KEYS_WRITE,
     Permission.USAGE_READ,
+    Permission.USAGE_WRITE,
+    Permission.PLANS_READ,
+    Permission.BILLING_READ,
+    Permission.BILLING_WRITE,
   ],
   [Role.MEMBER]: [
     Permission.PROFILE_READ,
@@ -45,8 +57,16 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.KEYS_READ,
     Permission.KEYS_WRITE,
     Permission.USAGE_READ,
+    Permission.USAGE_WRITE,
+    Permission.PLANS_READ,
   ],
-  [Role.VIEWER]: [Permission.PROFILE_READ, Permission.PROFILE_WRITE, Permission.TENANT_READ, Permission.USAGE_READ],
+  [Role.VIEWER]: [
+    Permission.PROFILE_READ,
+    Permission.PROFILE_WRITE,
+    Permission.TENANT_READ,
+    Permission.USAGE_READ,
+    Permission.PLANS_READ,
+  ],
 };
 
 /** What a tenant's own API key (the tenant app) may do: it has no account, so only `profile:read` (GET /auth/me). */
@@ -54,6 +74,8 @@ export const TENANT_APP_PERMISSIONS: readonly Permission[] = [
   Permission.PROFILE_READ,
   Permission.TENANT_READ,
   Permission.USAGE_READ,
+  Permission.USAGE_WRITE,
+  Permission.PLANS_READ,
 ];
 
 export function permissionsOf(role: Role): readonly Permission[] {

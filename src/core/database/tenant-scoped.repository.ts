@@ -191,6 +191,21 @@ export abstract class TenantScopedRepository<T extends ObjectLiteral & { tenantI
     );
   }
 
+  /**
+   * One SQL statement in the tenant's scope, for what the methods above cannot
+   * say (conditional holds, upserts of aggregates): the tenant is always `$1`,
+   * the caller's parameters follow from `$2`, and the statement must use `$1`.
+   * Row-level security binds it like every other query of this repository.
+   */
+  protected async query<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+    if (!/\$1(?!\d)/.test(text)) throw new Error('A tenant-scoped statement must match the tenant ($1)');
+    return this.#run(async (_repo, tenantId, manager) => {
+      const result = (await manager.query(text, [tenantId, ...params])) as R[] | [R[], number];
+      // TypeORM answers UPDATE/DELETE … RETURNING with [rows, count].
+      return Array.isArray(result[0]) ? (result[0] as R[]) : (result as R[]);
+    });
+  }
+
   /** A read-only query builder bound to the tenant (see TenantBoundQueryBuilder). */
   protected select<R>(alias: string, build: (qb: TenantBoundQueryBuilder<T>) => Promise<R>): Promise<R> {
     return this.#run((_repo, tenantId, manager) =>

@@ -4,6 +4,7 @@ import { Role } from '../auth/permissions.js';
 import { RequestContext } from '../context/request-context.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { ApiKeyIssuer, type IssuedApiKey } from './api-key-issuer.service.js';
+import { LifecycleHooks } from './lifecycle-hooks.js';
 import { PasswordService } from './password.service.js';
 import type { Tenant } from './tenant.entity.js';
 import { TenantError, TenantErrorCode } from './tenant.errors.js';
@@ -37,7 +38,8 @@ export function slugify(name: string): string {
 /**
  * Creates a tenant with its first admin (with a password, or invited by mail)
  * and its tenant key, as one unit of work: either all of it commits or none of
- * it does, and the invitation mail goes out only after the commit.
+ * it does, and the invitation mail goes out only after the commit. Modules
+ * that keep per-tenant state (the subscription) add theirs through LifecycleHooks.
  */
 @Injectable()
 export class TenantProvisioning {
@@ -48,6 +50,7 @@ export class TenantProvisioning {
     private readonly accounts: UserAccountsService,
     private readonly passwords: PasswordService,
     private readonly keys: ApiKeyIssuer,
+    private readonly hooks: LifecycleHooks,
   ) {}
 
   /** `verifyEmail`: also mail the admin an address-verification token (sign-up), in the same unit. */
@@ -64,6 +67,7 @@ export class TenantProvisioning {
             ? await this.accounts.inviteUser({ ...profile, role: Role.TENANT_ADMIN })
             : await this.accounts.createUser({ ...profile, passwordHash, role: Role.TENANT_ADMIN });
         const apiKey = await this.keys.issueTenantKey();
+        await this.hooks.tenantCreated(tenant);
         if (options.verifyEmail && passwordHash !== undefined) await this.accounts.sendVerification(admin);
         return { tenant, admin, apiKey };
       });

@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
 import { Authenticated } from '../../core/auth/auth.decorators.js';
-import { MetricsService } from './metrics.service.js';
+import { MetricsService } from '../../core/metrics/metrics.service.js';
 
 @ApiTags('metrics')
 @Controller('metrics')

@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller.js';
-import { MetricsService } from './metrics.service.js';
 
-@Global()
-@Module({ controllers: [MetricsController], providers: [MetricsService], exports: [MetricsService] })
+/** GET /metrics; the registry itself (MetricsService) lives in the core, where every module can count. */
+@Module({ controllers: [MetricsController] })
 export class MetricsModule {}

@@ -61,10 +61,10 @@ export class UsersController {
   @Post('bulk')
   @HttpCode(200)
   @Authenticated({ permission: Permission.USERS_WRITE })
-  @ApiOperation({ summary: 'Invite up to 100 users ({email, role}); one result per row' })
+  @ApiOperation({ summary: 'Invite up to 100 users ({email, role}), optionally with quotas; one result per row' })
   @ApiOkResponse({ type: BulkCreateUsersResultDto })
   bulk(@Body() body: BulkCreateUsersDto): Promise<BulkCreateUsersResultDto> {
-    return this.users.bulkInvite(body.users);
+    return this.users.bulkInvite(body.users, body.quotas ?? []);
   }
 
   @Patch(':id')

@@ -5,6 +5,7 @@ import { RequestContext } from '../../core/context/request-context.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { pageOf, type Page } from '../../core/http/pagination.js';
+import { type AccountQuota, LifecycleHooks } from '../../core/identity/lifecycle-hooks.js';
 import { PasswordService } from '../../core/identity/password.service.js';
 import { UserAccountsService } from '../../core/identity/user-accounts.service.js';
 import { type User, UserStatus } from '../../core/identity/user.entity.js';
@@ -29,6 +30,7 @@ export class UsersService {
     private readonly context: RequestContext,
     private readonly uow: UnitOfWork,
     private readonly events: PrincipalEvents,
+    private readonly hooks: LifecycleHooks,
   ) {}
 
   async list(query: ListUsersQuery): Promise<Page<UserDto>> {
@@ -64,15 +66,26 @@ export class UsersService {
     return UserDto.from(user);
   }
 
-  /** Up to 100 invitations; each row succeeds or fails on its own (its own unit of work). */
-  async bulkInvite(rows: BulkUserDto[]): Promise<BulkCreateUsersResultDto> {
+  /**
+   * Up to 100 invitations; each row succeeds or fails on its own (its own unit
+   * of work). `quotas` are given to every user created; they are checked (an
+   * unknown meter refuses the whole request) before any user is created.
+   */
+  async bulkInvite(rows: BulkUserDto[], quotas: AccountQuota[]): Promise<BulkCreateUsersResultDto> {
+    await this.hooks.validateQuotas(quotas);
     const results: BulkCreateUsersResultDto['results'] = [];
     for (const row of rows) {
       try {
         this.assertCanAssign(row.role);
-        const user = await this.uow.run(() =>
-          this.accounts.inviteUser({ email: row.email, role: row.role, name: row.name ?? row.email.split('@')[0] }),
-        );
+        const user = await this.uow.run(async () => {
+          const invited = await this.accounts.inviteUser({
+            email: row.email,
+            role: row.role,
+            name: row.name ?? row.email.split('@')[0],
+          });
+          await this.hooks.applyQuotas(invited, quotas);
+          return invited;
+        });
         results.push({ email: row.email, result: 'invited', user: UserDto.from(user) });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

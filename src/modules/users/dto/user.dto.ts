@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsInt,
+  Matches,
+  Max,
+  Min,
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
@@ -80,6 +84,27 @@ export class BulkUserDto {
   name?: string;
 }
 
+const QUOTA_PERIODS = ['day', 'week', 'month', 'billing_period'] as const;
+
+/** A quota given to every user the request creates. */
+export class BulkUserQuotaDto {
+  @ApiProperty({ example: 'images' })
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^[a-z][a-z0-9_.]*$/, { message: 'meter must be a meter code' })
+  meter: string;
+
+  @ApiProperty({ enum: QUOTA_PERIODS })
+  @IsIn(QUOTA_PERIODS)
+  period: (typeof QUOTA_PERIODS)[number];
+
+  @ApiProperty({ minimum: 0, maximum: 1_000_000_000_000 })
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000_000)
+  limit: number;
+}
+
 export class BulkCreateUsersDto {
   @ApiProperty({ type: [BulkUserDto], minItems: 1, maxItems: 100 })
   @IsArray()
@@ -90,6 +115,18 @@ export class BulkCreateUsersDto {
   @ValidateNested({ each: true })
   @Type(() => BulkUserDto)
   users: BulkUserDto[];
+
+  @ApiPropertyOptional({
+    type: [BulkUserQuotaDto],
+    maxItems: 100,
+    description: "Each created user's own quotas (they can only tighten the plan's)",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => BulkUserQuotaDto)
+  quotas?: BulkUserQuotaDto[];
 }
 
 export class BulkRowErrorDto {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 type Observer = { observe(value: number): void };
 
@@ -15,6 +15,31 @@ export class MetricsService {
     help: 'HTTP request duration by method, route and status',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Metering, by meter and outcome only: tenant ids never become labels (unbounded, and not for scrapers). */
+  readonly usageEvents = new Counter({
+    name: 'atrium_usage_events_total',
+    help: 'Usage recorded, by meter and result (accepted, duplicate, rejected)',
+    labelNames: ['meter', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly quotaRejections = new Counter({
+    name: 'atrium_quota_rejections_total',
+    help: 'Uses refused because a quota was exhausted, by meter and period',
+    labelNames: ['meter', 'period'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'atrium_rate_limited_total',
+    help: 'Requests refused by a rate limit, by scope (caller or tenant)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  readonly creditsDebited = new Counter({
+    name: 'atrium_credits_debited_micros_total',
+    help: 'Credits taken from wallets, in micros',
     registers: [this.registry],
   });
 

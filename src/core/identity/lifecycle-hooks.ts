@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { Tenant } from './tenant.entity.js';
+import type { User } from './user.entity.js';
+
+/** A quota given to an account when it is created (POST /users/bulk `quotas`). */
+export interface AccountQuota {
+  meter: string;
+  limit: number;
+  period: string;
+}
+
+export interface TenantCreatedHook {
+  /** Runs inside the tenant's creation unit of work, acting in the new tenant: a failure undoes the creation. */
+  tenantCreated(tenant: Tenant): Promise<void>;
+}
+
+export interface AccountQuotasHook {
+  /** Refuses quotas that cannot be applied (an unknown meter, a bad period) before any account is created. */
+  validateQuotas(quotas: AccountQuota[]): Promise<void>;
+  /** Runs inside the account's creation unit of work, acting in its tenant. */
+  applyQuotas(user: User, quotas: AccountQuota[]): Promise<void>;
+}
+
+/**
+ * Extension points of the identity core for the feature modules above it (a
+ * new tenant gets a subscription, bulk-created users get quotas), so the core
+ * never imports a feature: features register themselves here when they start.
+ */
+@Injectable()
+export class LifecycleHooks {
+  private readonly tenantHooks: TenantCreatedHook[] = [];
+  private quotaHook?: AccountQuotasHook;
+
+  onTenantCreated(hook: TenantCreatedHook): void {
+    this.tenantHooks.push(hook);
+  }
+
+  handleAccountQuotas(hook: AccountQuotasHook): void {
+    this.quotaHook = hook;
+  }
+
+  async tenantCreated(tenant: Tenant): Promise<void> {
+    for (const hook of this.tenantHooks) await hook.tenantCreated(tenant);
+  }
+
+  async validateQuotas(quotas: AccountQuota[]): Promise<void> {
+    if (quotas.length === 0) return;
+    if (!this.quotaHook) throw new Error('No module applies account quotas');
+    await this.quotaHook.validateQuotas(quotas);
+  }
+
+  async applyQuotas(user: User, quotas: AccountQuota[]): Promise<void> {
+    if (quotas.length > 0) await this.quotaHook!.applyQuotas(user, quotas);
+  }
+}

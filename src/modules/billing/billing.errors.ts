@@ -1,0 +1,48 @@
+import { AppError, type ProblemExtensions } from '../../core/errors/app-error.js';
+
+export enum BillingErrorCode {
+  METER_NOT_FOUND = 'METER_NOT_FOUND',
+  METER_EXISTS = 'METER_EXISTS',
+  UNKNOWN_METER = 'UNKNOWN_METER',
+  PLAN_NOT_FOUND = 'PLAN_NOT_FOUND',
+  PLAN_CODE_TAKEN = 'PLAN_CODE_TAKEN',
+  PLAN_ARCHIVED = 'PLAN_ARCHIVED',
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
+  RATE_LIMITED = 'RATE_LIMITED',
+  INSUFFICIENT_CREDITS = 'INSUFFICIENT_CREDITS',
+  RESERVATION_NOT_FOUND = 'RESERVATION_NOT_FOUND',
+  RESERVATION_SETTLED = 'RESERVATION_SETTLED',
+  RESERVATION_EXPIRED = 'RESERVATION_EXPIRED',
+  QUANTITY_ABOVE_RESERVED = 'QUANTITY_ABOVE_RESERVED',
+  IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  ADJUSTMENT_EXCEEDS_BALANCE = 'ADJUSTMENT_EXCEEDS_BALANCE',
+  USER_NOT_FOUND = 'USER_NOT_FOUND',
+}
+
+const STATUS = {
+  METER_NOT_FOUND: 404,
+  METER_EXISTS: 409,
+  UNKNOWN_METER: 422,
+  PLAN_NOT_FOUND: 404,
+  PLAN_CODE_TAKEN: 409,
+  PLAN_ARCHIVED: 409,
+  QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
+  INSUFFICIENT_CREDITS: 402,
+  RESERVATION_NOT_FOUND: 404,
+  RESERVATION_SETTLED: 409,
+  RESERVATION_EXPIRED: 409,
+  QUANTITY_ABOVE_RESERVED: 422,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  ADJUSTMENT_EXCEEDS_BALANCE: 409,
+  USER_NOT_FOUND: 404,
+} satisfies Record<BillingErrorCode, number>;
+
+export class BillingError extends AppError {
+  constructor(code: BillingErrorCode, detail: string, extensions: ProblemExtensions = {}) {
+    super(code, STATUS[code], detail, extensions);
+  }
+}
+
+export const unknownMeters = (codes: string[]) =>
+  new BillingError(BillingErrorCode.UNKNOWN_METER, `Unknown meter: ${codes.join(', ')}.`, { meters: codes });

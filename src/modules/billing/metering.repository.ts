@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { RequestContext } from '../../core/context/request-context.js';
+import { TenantScopedRepository } from '../../core/database/tenant-scoped.repository.js';
+import { UnitOfWork } from '../../core/database/unit-of-work.js';
+import type { Period } from './entities/plan.entity.js';
+import { type CounterHold, QuotaCounter, Reservation, type ReservationStatus } from './entities/usage.entity.js';
+
+/** One quota a use must fit in: the subject's counter for the meter in the current window, and its limit. */
+export interface QuotaCheck {
+  subjectId: string;
+  scope: 'tenant' | 'user';
+  meter: string;
+  period: Period;
+  windowStart: Date;
+  windowEnd: Date;
+  limit: number;
+}
+
+export interface CounterState {
+  used: number;
+  reserved: number;
+}
+
+/** Counters are always touched in this order, so two units of work never wait on each other in a cycle. */
+export function lockOrder<T extends { subjectId: string; meter: string; period: string; windowStart: Date | string }>(
+  checks: T[],
+): T[] {
+  const key = (c: T) => `${c.subjectId}|${c.meter}|${c.period}|${new Date(c.windowStart).toISOString()}`;
+  return [...checks].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * Quota counters. Each hold or use is one conditional statement on the
+ * counter's row (created on first use), so N concurrent uses of remaining
+ * quota Q succeed exactly min(N, Q) times, on any number of instances.
+ */
+@Injectable()
+export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter> {
+  constructor(uow: UnitOfWork, context: RequestContext) {
+    super(QuotaCounter, uow, context);
+  }
+
+  /**
+   * Adds `quantity` to the counter's `reserved` (hold) or `used` (direct use)
+   * if used + reserved + quantity stays within the limit. Returns false, and
+   * changes nothing, when it would not.
+   */
+  async add(check: QuotaCheck, quantity: number, column: 'reserved' | 'used'): Promise<boolean> {
+    if (quantity > check.limit) return false;
+    const rows = await this.query(
+      `INSERT INTO quota_counters AS c (tenant_id, subject_id, meter, period, window_start, used, reserved)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (tenant_id, subject_id, meter, period, window_start)
+       DO UPDATE SET ${column} = c.${column} + $8
+        WHERE c.used + c.reserved + $8 <= $9
+       RETURNING 1`,
+      [
+        check.subjectId,
+        check.meter,
+        check.period,
+        check.windowStart,
+        column === 'used' ? quantity : 0,
+        column === 'reserved' ? quantity : 0,
+        quantity,
+        check.limit,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async state(subjectId: string, meter: string, period: Period, windowStart: Date): Promise<CounterState> {
+    const [row] = await this.query<{ used: string; reserved: string }>(
+      `SELECT used, reserved FROM quota_counters
+        WHERE tenant_id = $1 AND subject_id = $2 AND meter = $3 AND period = $4 AND window_start = $5`,
+      [subjectId, meter, period, windowStart],
+    );
+    return row ? { used: Number(row.used), reserved: Number(row.reserved) } : { used: 0, reserved: 0 };
+  }
+
+  /** Ends a hold: its quantity leaves `reserved`, and `used` (the actual quantity) joins `used`. */
+  async settle(holds: CounterHold[], meter: string, reserved: number, used: number): Promise<void> {
+    for (const hold of lockOrder(holds.map((h) => ({ ...h, meter })))) {
+      await this.query(
+        `UPDATE quota_counters SET reserved = GREATEST(reserved - $6, 0), used = used + $7
+          WHERE tenant_id = $1 AND subject_id = $2 AND meter = $3 AND period = $4 AND window_start = $5`,
+        [hold.subjectId, meter, hold.period, hold.windowStart, reserved, used],
+      );
+    }
+  }
+}
+
+@Injectable()
+export class ReservationsRepository extends TenantScopedRepository<Reservation> {
+  constructor(uow: UnitOfWork, context: RequestContext) {
+    super(Reservation, uow, context);
+  }
+
+  create(values: Omit<Reservation, 'tenantId' | 'id' | 'createdAt' | 'settledAt' | 'status'>): Promise<Reservation> {
+    return this.insertOne({ ...values, id: randomUUID(), status: 'held', settledAt: null });
+  }
+
+  findByIdempotencyKey(key: string): Promise<Reservation | null> {
+    return this.findOne({ idempotencyKey: key });
+  }
+
+  findById(id: string): Promise<Reservation | null> {
+    return this.findOne({ id });
+  }
+
+  /** The reservation, locked until the unit of work ends (a commit and a release cannot both settle it). */
+  async lockById(id: string): Promise<Reservation | null> {
+    const [row] = await this.lock({ id });
+    return row ?? null;
+  }
+
+  async settle(id: string, status: Exclude<ReservationStatus, 'held'>, at: Date): Promise<void> {
+    await this.updateWhere({ id }, { status, settledAt: at });
+  }
+}

@@ -1,0 +1,615 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Permission } from '../../core/auth/permissions.js';
+import { type Principal, RequestContext } from '../../core/context/request-context.js';
+import { UnitOfWork } from '../../core/database/unit-of-work.js';
+import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
+import { UserStatus } from '../../core/identity/user.entity.js';
+import { UsersRepository } from '../../core/identity/users.repository.js';
+import { MetricsService } from '../../core/metrics/metrics.service.js';
+import { Clock } from '../../core/ports/clock.js';
+import { BillingError, BillingErrorCode, unknownMeters } from './billing.errors.js';
+import { BillingPlatformRepository } from './billing-platform.repository.js';
+import { MetersRepository } from './catalog.repository.js';
+import { CreditsService } from './credits.service.js';
+import type { Reservation } from './entities/usage.entity.js';
+import { lockOrder, type QuotaCheck, QuotaCountersRepository, ReservationsRepository } from './metering.repository.js';
+import { PlanCache } from './plan-cache.js';
+import { QuotaPolicy } from './quota-policy.service.js';
+import { type NewUsageEvent, UsageRepository } from './usage.repository.js';
+import { WalletRepository } from './wallet.repository.js';
+import { isoSeconds } from './windows.js';
+
+const SWEEP_INTERVAL_MS = 5000;
+const SWEEP_BATCH = 100;
+/** Events may be reported late, but not from before the retention of the quota windows they count in. */
+const MAX_EVENT_AGE_MS = 35 * 86_400_000;
+const MAX_EVENT_SKEW_MS = 5 * 60_000;
+
+export interface ReserveInput {
+  meter: string;
+  quantity: number;
+  userId?: string;
+  estimatedCostMicros?: number;
+  ttlSeconds: number;
+  idempotencyKey: string;
+}
+
+export interface CommitInput {
+  quantity?: number;
+  costMicros?: number;
+  model?: string;
+  provider?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Committed {
+  reservation: Reservation;
+  quantity: number;
+  costMicros: number;
+  debitedMicros: number;
+  shortfallMicros: number;
+}
+
+export interface EventInput {
+  id: string;
+  meter: string;
+  quantity: number;
+  userId?: string;
+  timestamp?: string;
+  model?: string;
+  provider?: string;
+  costMicros?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export type EventResult =
+  { id: string; result: 'accepted' | 'duplicate' } | { id: string; result: 'error'; code: string; reason: string };
+
+export interface QuotaStatus {
+  meter: string;
+  scope: 'tenant' | 'user';
+  period: string;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  resetsAt: string;
+}
+
+/** Where a request was made from: recorded with each usage event. */
+export interface RequestOrigin {
+  clientIp: string | null;
+  requestId: string | null;
+}
+
+type Outcome<T> = { ok: T } | { error: BillingError; sideEffect?: () => Promise<void> };
+
+/**
+ * Metering: reservations hold quota and credits, commits record the actual
+ * usage and cost, usage events record usage directly. Every check and change
+ * is a conditional statement on the counter or wallet row inside one unit of
+ * work, rows always locked in one order: exact under any concurrency, on any
+ * number of instances. Expired holds are released by a sweep on every
+ * instance (each claims the holds it settles), also after a restart.
+ */
+@Injectable()
+export class MeteringService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Metering');
+  private sweeper?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly context: RequestContext,
+    private readonly counters: QuotaCountersRepository,
+    private readonly reservations: ReservationsRepository,
+    private readonly wallet: WalletRepository,
+    private readonly usage: UsageRepository,
+    private readonly policy: QuotaPolicy,
+    private readonly plans: PlanCache,
+    private readonly credits: CreditsService,
+    private readonly meters: MetersRepository,
+    private readonly users: UsersRepository,
+    private readonly platform: BillingPlatformRepository,
+    private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.sweepExpired(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+    void this.sweepExpired();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweeping;
+  }
+
+  async reserve(input: ReserveInput, origin: RequestOrigin): Promise<Reservation> {
+    void origin;
+    const userId = await this.subjectOf(input.userId);
+    await this.assertMeters([input.meter]);
+    await this.credits.ensureIncluded();
+    const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
+    if (existing) return this.sameReservation(existing, input, userId);
+    try {
+      return await this.settle(
+        await this.uow.run(async (): Promise<Outcome<Reservation>> => {
+          const now = this.clock.now();
+          const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
+          for (const check of checks) {
+            if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
+              throw await this.quotaExceeded(check, input.quantity);
+            }
+          }
+          const estimate = input.estimatedCostMicros ?? 0;
+          const prepaid = await this.prepaid();
+          if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
+          const reservation = await this.reservations.create({
+            userId,
+            apiKeyId: this.context.principal.apiKeyId ?? null,
+            meter: input.meter,
+            quantity: input.quantity,
+            estimatedCostMicros: estimate,
+            walletHoldMicros: prepaid ? estimate : 0,
+            holds: checks.map((c) => ({
+              subjectId: c.subjectId,
+              period: c.period,
+              windowStart: c.windowStart.toISOString(),
+            })),
+            idempotencyKey: input.idempotencyKey,
+            expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+          });
+          return { ok: reservation };
+        }),
+      );
+    } catch (err) {
+      // The same idempotency key raced in from another request, which won: answer with its reservation.
+      if ((err as { driverError?: { code?: string } }).driverError?.code === '23505') {
+        const winner = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
+        if (winner) return this.sameReservation(winner, input, userId);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Records the actual usage (at most the reserved quantity) and debits the
+   * actual cost. Cost above the estimate is taken from the available balance;
+   * what cannot be covered becomes a shortfall (prepaid) — the balance itself
+   * never goes below zero.
+   */
+  async commit(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
+    return this.settle(
+      await this.uow.run(async (): Promise<Outcome<Committed>> => {
+        const reservation = await this.heldReservation(id);
+        const now = this.clock.now();
+        if (reservation.expiresAt <= now) {
+          await this.endHold(reservation, 'expired', now);
+          return {
+            error: new BillingError(
+              BillingErrorCode.RESERVATION_EXPIRED,
+              'The reservation expired; its hold was released.',
+            ),
+          };
+        }
+        const quantity = input.quantity ?? reservation.quantity;
+        if (quantity > reservation.quantity) {
+          throw new BillingError(
+            BillingErrorCode.QUANTITY_ABOVE_RESERVED,
+            `The reservation holds ${reservation.quantity}; commit at most that much.`,
+          );
+        }
+        const cost = input.costMicros ?? reservation.estimatedCostMicros;
+        await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, quantity);
+        const prepaid = reservation.walletHoldMicros > 0 || (await this.prepaid());
+        const settlement = await this.wallet.settle(
+          reservation.walletHoldMicros,
+          cost,
+          `Usage: ${quantity} ${reservation.meter}`,
+          `reservation:${reservation.id}`,
+          prepaid,
+        );
+        await this.reservations.settle(reservation.id, 'committed', now);
+        const event: NewUsageEvent = {
+          eventId: `reservation:${reservation.id}`,
+          userId: reservation.userId,
+          apiKeyId: reservation.apiKeyId,
+          reservationId: reservation.id,
+          meter: reservation.meter,
+          quantity,
+          costMicros: cost,
+          model: input.model ?? null,
+          provider: input.provider ?? null,
+          latencyMs: null,
+          status: 'succeeded',
+          clientIp: origin.clientIp,
+          requestId: origin.requestId,
+          metadata: input.metadata ?? null,
+          occurredAt: now,
+        };
+        await this.usage.insertNew([event]);
+        await this.usage.aggregate([event]);
+        this.metrics.usageEvents.inc({ meter: reservation.meter, result: 'accepted' });
+        if (settlement.debitedMicros > 0) this.metrics.creditsDebited.inc(settlement.debitedMicros);
+        return {
+          ok: {
+            reservation: { ...reservation, status: 'committed', settledAt: now },
+            quantity,
+            costMicros: cost,
+            debitedMicros: settlement.debitedMicros,
+            shortfallMicros: prepaid ? settlement.uncoveredMicros : 0,
+          },
+        };
+      }),
+    );
+  }
+
+  async release(id: string): Promise<Reservation> {
+    return this.uow.run(async () => {
+      const reservation = await this.heldReservation(id);
+      const now = this.clock.now();
+      await this.endHold(reservation, 'released', now);
+      return { ...reservation, status: 'released', settledAt: now };
+    });
+  }
+
+  async get(id: string): Promise<Reservation> {
+    const reservation = await this.reservations.findById(id);
+    if (!reservation || !this.mayAct(reservation.userId)) throw reservationNotFound();
+    return reservation;
+  }
+
+  /**
+   * Records usage events (at most 1000). Each counts against quotas and the
+   * wallet exactly as a commit does, or is refused on its own with a reason.
+   * An event id already recorded (even by a request racing this one) is a duplicate.
+   */
+  async ingest(inputs: EventInput[], origin: RequestOrigin): Promise<EventResult[]> {
+    await this.assertMeters(inputs.map((e) => e.meter));
+    const principal = this.context.principal;
+    const now = this.clock.now();
+    const results: EventResult[] = new Array(inputs.length);
+    const candidates: { index: number; event: NewUsageEvent }[] = [];
+    const seen = new Set<string>();
+    const knownUsers = await this.activeUsers([
+      ...new Set(inputs.map((e) => e.userId).filter((u): u is string => u !== undefined)),
+    ]);
+    inputs.forEach((input, index) => {
+      const refuse = (code: string, reason: string) =>
+        (results[index] = { id: input.id, result: 'error', code, reason });
+      if (seen.has(input.id)) {
+        results[index] = { id: input.id, result: 'duplicate' };
+        return;
+      }
+      seen.add(input.id);
+      const occurredAt = input.timestamp ? new Date(input.timestamp) : now;
+      if (occurredAt.getTime() > now.getTime() + MAX_EVENT_SKEW_MS) {
+        refuse('TIMESTAMP_IN_FUTURE', 'The timestamp is in the future.');
+        return;
+      }
+      if (occurredAt.getTime() < now.getTime() - MAX_EVENT_AGE_MS) {
+        refuse('TIMESTAMP_TOO_OLD', 'Events older than 35 days are not accepted.');
+        return;
+      }
+      let userId: string | null;
+      try {
+        userId = this.eventSubject(principal, input.userId, knownUsers);
+      } catch (err) {
+        refuse((err as BillingError).code, (err as Error).message);
+        return;
+      }
+      candidates.push({
+        index,
+        event: {
+          eventId: input.id,
+          userId,
+          apiKeyId: principal.apiKeyId ?? null,
+          reservationId: null,
+          meter: input.meter,
+          quantity: input.quantity,
+          costMicros: input.costMicros ?? 0,
+          model: input.model ?? null,
+          provider: input.provider ?? null,
+          latencyMs: null,
+          status: 'succeeded',
+          clientIp: origin.clientIp,
+          requestId: origin.requestId,
+          metadata: input.metadata ?? null,
+          occurredAt,
+        },
+      });
+    });
+    if (candidates.length > 0) {
+      if (candidates.some((c) => c.event.costMicros > 0)) await this.credits.ensureIncluded();
+      await this.uow.run(async () => {
+        const inserted = await this.usage.insertNew(candidates.map((c) => c.event));
+        const accepted: NewUsageEvent[] = [];
+        const rejected: string[] = [];
+        const prepaid = await this.prepaid();
+        const costly = candidates.some((c) => inserted.has(c.event.eventId) && c.event.costMicros > 0);
+        const wallet = costly ? await this.wallet.lockState() : undefined;
+        let available =
+          wallet && wallet.shortfallMicros === 0 ? Math.max(0, wallet.balanceMicros - wallet.reservedMicros) : 0;
+        for (const { index, event } of candidates) {
+          const rowId = inserted.get(event.eventId);
+          if (!rowId) {
+            results[index] = { id: event.eventId, result: 'duplicate' };
+            continue;
+          }
+          const refusal = await this.apply(event, prepaid, available);
+          if (refusal) {
+            rejected.push(rowId);
+            results[index] = { id: event.eventId, result: 'error', ...refusal };
+            continue;
+          }
+          if (prepaid) available -= event.costMicros;
+          accepted.push(event);
+          results[index] = { id: event.eventId, result: 'accepted' };
+        }
+        await this.usage.deleteByIds(rejected);
+        const total = accepted.reduce((sum, e) => sum + e.costMicros, 0);
+        if (total > 0) {
+          const settlement = await this.wallet.settle(
+            0,
+            total,
+            `Usage events (${accepted.length})`,
+            `request:${origin.requestId ?? ''}`,
+            false,
+          );
+          this.metrics.creditsDebited.inc(settlement.debitedMicros);
+        }
+        await this.usage.aggregate(accepted);
+      });
+    }
+    inputs.forEach((input, index) =>
+      this.metrics.usageEvents.inc({
+        meter: input.meter,
+        result: results[index].result === 'error' ? 'rejected' : results[index].result,
+      }),
+    );
+    return results;
+  }
+
+  /** The quotas that apply to the caller (or, for tenant-wide readers, a named user) and what is left of each. */
+  async quotaStatus(requestedUserId: string | undefined): Promise<QuotaStatus[]> {
+    const principal = this.context.principal;
+    let userId = principal.kind === 'user' ? principal.userId! : null;
+    if (requestedUserId !== undefined && requestedUserId !== userId) {
+      if (!this.actsForOthers(principal)) {
+        throw new AuthError(AuthErrorCode.PERMISSION_DENIED, "Only tenant admins may read another user's quotas.");
+      }
+      if (!(await this.users.findById(requestedUserId))) {
+        throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'User not found.');
+      }
+      userId = requestedUserId;
+    }
+    const checks = await this.policy.allChecks(userId, this.clock.now());
+    const statuses: QuotaStatus[] = [];
+    for (const check of checks) {
+      const { used, reserved } = await this.counters.state(
+        check.subjectId,
+        check.meter,
+        check.period,
+        check.windowStart,
+      );
+      statuses.push({
+        meter: check.meter,
+        scope: check.scope,
+        period: check.period,
+        limit: check.limit,
+        used,
+        reserved,
+        remaining: Math.max(0, check.limit - used - reserved),
+        resetsAt: isoSeconds(check.windowEnd),
+      });
+    }
+    return statuses.sort((a, b) =>
+      `${a.meter}|${a.scope}|${a.period}` < `${b.meter}|${b.scope}|${b.period}` ? -1 : 1,
+    );
+  }
+
+  /** Releases holds that outlived their reservation; each instance claims the ones it settles. */
+  async sweepExpired(): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = (async () => {
+      try {
+        const expired = await this.context.runInTenantContext(undefined, () =>
+          this.platform.expiredHolds(this.clock.now(), SWEEP_BATCH),
+        );
+        for (const { tenantId, id } of expired) {
+          await this.context.runInTenantContext(
+            tenantId,
+            () =>
+              this.uow.run(async () => {
+                const reservation = await this.reservations.lockById(id);
+                const now = this.clock.now();
+                if (reservation?.status === 'held' && reservation.expiresAt <= now) {
+                  await this.endHold(reservation, 'expired', now);
+                }
+              }),
+            'reservation-expiry',
+          );
+        }
+      } catch (err) {
+        this.logger.warn(`Releasing expired reservations failed: ${(err as Error).message}`);
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** Counts one event against its quotas (and, prepaid, the credits left); a reason when refused. */
+  private async apply(
+    event: NewUsageEvent,
+    prepaid: boolean,
+    available: number,
+  ): Promise<{ code: string; reason: string } | null> {
+    if (prepaid && event.costMicros > available) {
+      return {
+        code: BillingErrorCode.INSUFFICIENT_CREDITS,
+        reason: `Insufficient credits: ${available} micros available, ${event.costMicros} required.`,
+      };
+    }
+    const checks = lockOrder(await this.policy.checks(event.meter, event.userId, event.occurredAt));
+    const applied: QuotaCheck[] = [];
+    for (const check of checks) {
+      if (await this.counters.add(check, event.quantity, 'used')) {
+        applied.push(check);
+        continue;
+      }
+      // Undo this event's earlier counts; the rows stay locked by this unit of work.
+      for (const done of applied) {
+        await this.counters.settle(
+          [{ subjectId: done.subjectId, period: done.period, windowStart: done.windowStart.toISOString() }],
+          done.meter,
+          0,
+          -event.quantity,
+        );
+      }
+      const error = await this.quotaExceeded(check, event.quantity);
+      return { code: error.code, reason: error.message };
+    }
+    return null;
+  }
+
+  private async heldReservation(id: string): Promise<Reservation> {
+    const reservation = await this.reservations.lockById(id);
+    if (!reservation || !this.mayAct(reservation.userId)) throw reservationNotFound();
+    if (reservation.status !== 'held') {
+      throw new BillingError(
+        BillingErrorCode.RESERVATION_SETTLED,
+        `The reservation is already ${reservation.status}.`,
+        {
+          status: reservation.status,
+        },
+      );
+    }
+    return reservation;
+  }
+
+  private async endHold(reservation: Reservation, status: 'released' | 'expired', at: Date): Promise<void> {
+    await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, 0);
+    await this.wallet.releaseHold(reservation.walletHoldMicros);
+    await this.reservations.settle(reservation.id, status, at);
+  }
+
+  private async settle<T>(outcome: Outcome<T>): Promise<T> {
+    if ('ok' in outcome) return outcome.ok;
+    throw outcome.error;
+  }
+
+  private sameReservation(existing: Reservation, input: ReserveInput, userId: string | null): Reservation {
+    const same =
+      existing.meter === input.meter &&
+      existing.quantity === input.quantity &&
+      existing.userId === userId &&
+      existing.estimatedCostMicros === (input.estimatedCostMicros ?? 0);
+    if (!same) {
+      throw new BillingError(
+        BillingErrorCode.IDEMPOTENCY_KEY_REUSED,
+        'This idempotency key was used for a different reservation.',
+      );
+    }
+    return existing;
+  }
+
+  /** Whose usage a reservation is: the caller's own, or (tenant admins and the tenant app) a named user's. */
+  private async subjectOf(requested: string | undefined): Promise<string | null> {
+    const principal = this.context.principal;
+    const self = principal.kind === 'user' ? principal.userId! : null;
+    if (requested === undefined || requested === self) return self;
+    if (!this.actsForOthers(principal)) {
+      throw new AuthError(
+        AuthErrorCode.PERMISSION_DENIED,
+        'Only tenant admins and the tenant app record usage for others.',
+      );
+    }
+    const users = await this.activeUsers([requested]);
+    if (!users.has(requested))
+      throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'No such active user in this tenant.');
+    return requested;
+  }
+
+  private eventSubject(principal: Principal, requested: string | undefined, known: Set<string>): string | null {
+    const self = principal.kind === 'user' ? principal.userId! : null;
+    if (requested === undefined || requested === self) return self;
+    if (!this.actsForOthers(principal)) {
+      throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'Events may name only the caller as their user.');
+    }
+    if (!known.has(requested))
+      throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'No such active user in this tenant.');
+    return requested;
+  }
+
+  private actsForOthers(principal: Principal): boolean {
+    return (
+      principal.kind === 'tenant_app' ||
+      (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
+    );
+  }
+
+  private mayAct(userId: string | null): boolean {
+    const principal = this.context.principal;
+    return this.actsForOthers(principal) || (principal.kind === 'user' && principal.userId === userId);
+  }
+
+  private async activeUsers(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const id of ids) {
+      const user = await this.users.findById(id);
+      if (user?.status === UserStatus.ACTIVE) found.add(id);
+    }
+    return found;
+  }
+
+  private async assertMeters(codes: string[]): Promise<void> {
+    const wanted = [...new Set(codes)];
+    const known = await this.meters.existing(wanted);
+    const unknown = wanted.filter((c) => !known.has(c));
+    if (unknown.length > 0) throw unknownMeters(unknown);
+  }
+
+  private async prepaid(): Promise<boolean> {
+    const tenantPlan = await this.plans.current(this.context.tenantId);
+    return tenantPlan?.plan.billingMode !== 'postpaid';
+  }
+
+  private async quotaExceeded(check: QuotaCheck, wanted: number): Promise<BillingError> {
+    const { used, reserved } = await this.counters.state(check.subjectId, check.meter, check.period, check.windowStart);
+    const taken = used + reserved;
+    const resetsAt = isoSeconds(check.windowEnd);
+    this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
+    return new BillingError(
+      BillingErrorCode.QUOTA_EXCEEDED,
+      `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${resetsAt}`,
+      {
+        meter: check.meter,
+        period: check.period,
+        scope: check.scope,
+        used: taken,
+        reserved,
+        requested: wanted,
+        limit: check.limit,
+        resetsAt,
+        retryAfterSeconds: Math.max(1, Math.ceil((check.windowEnd.getTime() - this.clock.now().getTime()) / 1000)),
+      },
+    );
+  }
+
+  private async insufficientCredits(required: number): Promise<BillingError> {
+    const wallet = await this.wallet.get();
+    const available = wallet.shortfallMicros > 0 ? 0 : Math.max(0, wallet.balanceMicros - wallet.reservedMicros);
+    return new BillingError(
+      BillingErrorCode.INSUFFICIENT_CREDITS,
+      wallet.shortfallMicros > 0
+        ? `A shortfall of ${wallet.shortfallMicros} micros is unpaid; add credits first.`
+        : `Insufficient credits: ${available} micros available, ${required} required.`,
+      { availableMicros: available, requiredMicros: required, shortfallMicros: wallet.shortfallMicros },
+    );
+  }
+}
+
+const reservationNotFound = () => new BillingError(BillingErrorCode.RESERVATION_NOT_FOUND, 'Reservation not found.');
