@@ -477,7 +477,7 @@ describe('billing: usage events, rate limits, reports', () => {
     for (const body of [
       { meter: 'requests', quantity: 0 },
       { meter: 'requests', quantity: -3 },
-      { meter: 'requests', quantity: 99999999999999999999 },
+      { meter: 'requests', quantity: 1e20 },
       { meter: 'requests', quantity: 1, ttlSeconds: 3601 },
       { meter: 'requests', quantity: 1, estimatedCostMicros: -1 },
       { meter: 'requests', quantity: 1, userId: 'not-a-uuid' },
