@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { counters, grant, newPlan, postEvents, reserve, subscribe, wallet } from '../helpers/billing.js';
+import { bearer, newTenant, newUser, type Account, type TenantFixture } from '../helpers/factories.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
+
+const engine = process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+const ROUNDS = 5;
+
+describe(`billing invariants under concurrency (${engine})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  async function tenantOn(spec: Parameters<typeof newPlan>[1]): Promise<{ tenant: TenantFixture; member: Account }> {
+    const tenant = await newTenant(t);
+    await subscribe(t, tenant, (await newPlan(t, spec)).code);
+    return { tenant, member: await newUser(t, tenant, 'member') };
+  }
+
+  it('gives exactly min(N, Q) of N concurrent reservations on remaining quota Q (50 on 20, several rounds)', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { tenant, member } = await tenantOn({
+        quotas: [
+          { meter: 'images', limit: 20, period: 'day', scope: 'user' },
+          { meter: 'images', limit: 1000, period: 'month', scope: 'tenant' },
+        ],
+      });
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => reserve(t, member, { meter: 'images', quantity: 1 })),
+      );
+      const statuses = results.map((r) => r.statusCode);
+      expect({
+        round,
+        created: statuses.filter((s) => s === 201).length,
+        refused: statuses.filter((s) => s === 429).length,
+      }).toEqual({ round, created: 20, refused: 30 });
+      const rows = await counters(t, tenant.id, 'images');
+      expect(rows.find((r) => r.period === 'day')).toMatchObject({ used: 0, reserved: 20 });
+      expect(rows.find((r) => r.period === 'month')).toMatchObject({ used: 0, reserved: 20 });
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM reservations WHERE tenant_id = $1`, [
+        tenant.id,
+      ]);
+      expect(n).toBe(20);
+    }
+  });
+
+  it('lets exactly 20 of 50 concurrent debits of 10 through a balance of 200: balance 0, ledger sum = balance', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { tenant, member } = await tenantOn({});
+      await grant(t, tenant, 200);
+      // Half through reservations (estimate held, then committed), half as usage events with a cost.
+      const viaReservations = Array.from({ length: 25 }, async () => {
+        const held = await reserve(t, member, { meter: 'requests', quantity: 1, estimatedCostMicros: 10 });
+        if (held.statusCode !== 201) return held.statusCode;
+        const committed = await t.http({
+          method: 'POST',
+          url: `/api/v1/usage/reservations/${held.json().id}/commit`,
+          headers: bearer(member.accessToken),
+          payload: { costMicros: 10 },
+        });
+        return committed.statusCode === 200 ? 201 : committed.statusCode;
+      });
+      const viaEvents = Array.from({ length: 25 }, async (_, i) => {
+        const res = await postEvents(t, member, [
+          { id: `r${round}-e${i}`, meter: 'requests', quantity: 1, costMicros: 10 },
+        ]);
+        return res.json().results[0].result === 'accepted' ? 201 : 402;
+      });
+      const outcomes = await Promise.all([...viaReservations, ...viaEvents]);
+      expect({
+        round,
+        ok: outcomes.filter((s) => s === 201).length,
+        refused: outcomes.filter((s) => s === 402).length,
+      }).toEqual({
+        round,
+        ok: 20,
+        refused: 30,
+      });
+      expect(await wallet(t, tenant.id)).toEqual({ balance: 0, reserved: 0, shortfall: 0, ledgerSum: 0 });
+      const [{ debits }] = await t.dataSource.query(
+        `SELECT coalesce(-sum(amount_micros), 0)::bigint AS debits FROM ledger_entries WHERE tenant_id = $1 AND kind = 'debit'`,
+        [tenant.id],
+      );
+      expect(Number(debits)).toBe(200);
+    }
+  });
+
+  it('counts an event id posted twice (or ten times) in parallel once', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { tenant, member } = await tenantOn({
+        quotas: [{ meter: 'images', limit: 100, period: 'day', scope: 'user' }],
+      });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          postEvents(t, member, [{ id: `same-${round}`, meter: 'images', quantity: 3 }]),
+        ),
+      );
+      const outcomes = results.map((r) => r.json().results[0].result).sort();
+      expect(outcomes).toEqual(['accepted', ...Array(9).fill('duplicate')]);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = $1`, [
+        tenant.id,
+      ]);
+      expect(n).toBe(1);
+      expect(await counters(t, tenant.id, 'images')).toEqual([expect.objectContaining({ used: 3, reserved: 0 })]);
+      const [daily] = await t.dataSource.query(`SELECT quantity, events FROM usage_daily WHERE tenant_id = $1`, [
+        tenant.id,
+      ]);
+      expect([Number(daily.quantity), Number(daily.events)]).toEqual([3, 1]);
+    }
+  });
+
+  it('never lets parallel commits and releases settle one reservation twice', async () => {
+    const { tenant, member } = await tenantOn({
+      quotas: [{ meter: 'images', limit: 10, period: 'day', scope: 'user' }],
+    });
+    await grant(t, tenant, 1000);
+    for (let round = 0; round < ROUNDS; round++) {
+      const held = await reserve(t, member, { meter: 'images', quantity: 2, estimatedCostMicros: 30 });
+      const url = `/api/v1/usage/reservations/${held.json().id}`;
+      const headers = bearer(member.accessToken);
+      const settled = await Promise.all([
+        ...Array.from({ length: 5 }, () => t.http({ method: 'POST', url: `${url}/commit`, headers, payload: {} })),
+        ...Array.from({ length: 5 }, () => t.http({ method: 'POST', url: `${url}/release`, headers })),
+      ]);
+      expect(settled.filter((r) => r.statusCode === 200)).toHaveLength(1);
+      expect(settled.filter((r) => r.statusCode === 409)).toHaveLength(9);
+    }
+    const state = await wallet(t, tenant.id);
+    expect(state.reserved).toBe(0);
+    expect(state.balance).toBe(state.ledgerSum);
+    expect(await counters(t, tenant.id, 'images')).toEqual([expect.objectContaining({ reserved: 0 })]);
+  });
+});
