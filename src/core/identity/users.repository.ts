@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import { Role, type TenantRole } from '../auth/permissions.js';
 import { RequestContext } from '../context/request-context.js';
 import { TenantScopedRepository } from '../database/tenant-scoped.repository.js';
@@ -30,6 +30,15 @@ export class UsersRepository extends TenantScopedRepository<User> {
 
   findById(id: string): Promise<User | null> {
     return this.findOne({ id, deletedAt: IsNull() });
+  }
+
+  /** Which of `ids` are active users of the tenant. */
+  async activeIds(ids: string[]): Promise<string[]> {
+    const rows = await this.find({
+      where: { id: In(ids), status: UserStatus.ACTIVE, deletedAt: IsNull() },
+      select: { id: true },
+    });
+    return rows.map((u) => u.id);
   }
 
   emailTaken(email: string): Promise<boolean> {

@@ -25,7 +25,11 @@ export class CatalogService {
     if (await this.meters.findByCode(input.code)) {
       throw new BillingError(BillingErrorCode.METER_EXISTS, `The meter ${input.code} exists.`);
     }
-    return this.meters.create(input);
+    return this.uow.run(async () => {
+      const meter = await this.meters.create(input);
+      this.cache.changed();
+      return meter;
+    });
   }
 
   async updateMeter(code: string, patch: UpdateMeterDto): Promise<Meter> {

@@ -69,6 +69,67 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
     return rows.length === 1;
   }
 
+  /**
+   * Creates the counters that do not exist yet and locks all of them (in the
+   * order given) until the unit of work ends; returns their state by
+   * `subject|meter|period|windowStart(ISO)`.
+   */
+  async lockAll(checks: QuotaCheck[]): Promise<Map<string, CounterState>> {
+    if (checks.length === 0) return new Map();
+    const columns = [
+      checks.map((c) => c.subjectId),
+      checks.map((c) => c.meter),
+      checks.map((c) => c.period),
+      checks.map((c) => c.windowStart.toISOString()),
+    ];
+    await this.query(
+      `INSERT INTO quota_counters (tenant_id, subject_id, meter, period, window_start)
+       SELECT $1, s, m, p, w FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS v(s, m, p, w)
+       ON CONFLICT (tenant_id, subject_id, meter, period, window_start) DO NOTHING`,
+      columns,
+    );
+    const rows = await this.query<{
+      subject_id: string;
+      meter: string;
+      period: string;
+      window_start: Date;
+      used: string;
+      reserved: string;
+    }>(
+      `SELECT c.subject_id, c.meter, c.period, c.window_start, c.used, c.reserved
+         FROM quota_counters c
+         JOIN unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS v(s, m, p, w)
+           ON c.subject_id = v.s AND c.meter = v.m AND c.period = v.p AND c.window_start = v.w
+        WHERE c.tenant_id = $1
+        ORDER BY c.subject_id, c.meter, c.period, c.window_start
+          FOR UPDATE OF c`,
+      columns,
+    );
+    return new Map(
+      rows.map((r) => [
+        `${r.subject_id}|${r.meter}|${r.period}|${new Date(r.window_start).toISOString()}`,
+        { used: Number(r.used), reserved: Number(r.reserved) },
+      ]),
+    );
+  }
+
+  /** Adds each quantity to its counter's `used` (rows locked by lockAll in this unit of work). */
+  async addUsed(uses: { check: QuotaCheck; quantity: number }[]): Promise<void> {
+    if (uses.length === 0) return;
+    await this.query(
+      `UPDATE quota_counters c SET used = c.used + v.q
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[]) AS v(s, m, p, w, q)
+        WHERE c.tenant_id = $1 AND c.subject_id = v.s AND c.meter = v.m AND c.period = v.p AND c.window_start = v.w`,
+      [
+        uses.map((u) => u.check.subjectId),
+        uses.map((u) => u.check.meter),
+        uses.map((u) => u.check.period),
+        uses.map((u) => u.check.windowStart.toISOString()),
+        uses.map((u) => u.quantity),
+      ],
+    );
+  }
+
   async state(subjectId: string, meter: string, period: Period, windowStart: Date): Promise<CounterState> {
     const [row] = await this.query<{ used: string; reserved: string }>(
       `SELECT used, reserved FROM quota_counters
@@ -96,8 +157,28 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
     super(Reservation, uow, context);
   }
 
-  create(values: Omit<Reservation, 'tenantId' | 'id' | 'createdAt' | 'settledAt' | 'status'>): Promise<Reservation> {
-    return this.insertOne({ ...values, id: randomUUID(), status: 'held', settledAt: null });
+  async create(
+    values: Omit<Reservation, 'tenantId' | 'id' | 'createdAt' | 'settledAt' | 'status'>,
+  ): Promise<Reservation> {
+    const id = randomUUID();
+    const [row] = await this.query<{ created_at: Date }>(
+      `INSERT INTO reservations (tenant_id, id, user_id, api_key_id, meter, quantity, estimated_cost_micros,
+                                 wallet_hold_micros, holds, idempotency_key, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING created_at`,
+      [
+        id,
+        values.userId,
+        values.apiKeyId,
+        values.meter,
+        values.quantity,
+        values.estimatedCostMicros,
+        values.walletHoldMicros,
+        JSON.stringify(values.holds),
+        values.idempotencyKey,
+        values.expiresAt,
+      ],
+    );
+    return { ...values, tenantId: '', id, status: 'held', createdAt: new Date(row.created_at), settledAt: null };
   }
 
   findByIdempotencyKey(key: string): Promise<Reservation | null> {

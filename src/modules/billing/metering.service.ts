@@ -3,13 +3,11 @@ import { Permission } from '../../core/auth/permissions.js';
 import { type Principal, RequestContext } from '../../core/context/request-context.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
-import { UserStatus } from '../../core/identity/user.entity.js';
 import { UsersRepository } from '../../core/identity/users.repository.js';
 import { MetricsService } from '../../core/metrics/metrics.service.js';
 import { Clock } from '../../core/ports/clock.js';
 import { BillingError, BillingErrorCode, unknownMeters } from './billing.errors.js';
 import { BillingPlatformRepository } from './billing-platform.repository.js';
-import { MetersRepository } from './catalog.repository.js';
 import { CreditsService } from './credits.service.js';
 import type { Reservation } from './entities/usage.entity.js';
 import { lockOrder, type QuotaCheck, QuotaCountersRepository, ReservationsRepository } from './metering.repository.js';
@@ -108,7 +106,6 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     private readonly policy: QuotaPolicy,
     private readonly plans: PlanCache,
     private readonly credits: CreditsService,
-    private readonly meters: MetersRepository,
     private readonly users: UsersRepository,
     private readonly platform: BillingPlatformRepository,
     private readonly clock: Clock,
@@ -131,11 +128,11 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const userId = await this.subjectOf(input.userId);
     await this.assertMeters([input.meter]);
     await this.credits.ensureIncluded();
-    const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-    if (existing) return this.sameReservation(existing, input, userId);
     try {
       return await this.settle(
         await this.uow.run(async (): Promise<Outcome<Reservation>> => {
+          const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
+          if (existing) return { ok: this.sameReservation(existing, input, userId) };
           const now = this.clock.now();
           const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
           for (const check of checks) {
@@ -332,22 +329,26 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         const wallet = costly ? await this.wallet.lockState() : undefined;
         let available =
           wallet && wallet.shortfallMicros === 0 ? Math.max(0, wallet.balanceMicros - wallet.reservedMicros) : 0;
+        const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
         for (const { index, event } of candidates) {
-          const rowId = inserted.get(event.eventId);
-          if (!rowId) {
-            results[index] = { id: event.eventId, result: 'duplicate' };
-            continue;
-          }
-          const refusal = await this.apply(event, prepaid, available);
+          if (!inserted.has(event.eventId)) results[index] = { id: event.eventId, result: 'duplicate' };
+        }
+        const quota = await this.quotaBatch(fresh.map((c) => c.event));
+        for (const { index, event } of fresh) {
+          const rowId = inserted.get(event.eventId)!;
+          const refusal =
+            prepaid && event.costMicros > available ? insufficient(available, event.costMicros) : quota.admit(event);
           if (refusal) {
             rejected.push(rowId);
             results[index] = { id: event.eventId, result: 'error', ...refusal };
             continue;
           }
+          quota.take(event);
           if (prepaid) available -= event.costMicros;
           accepted.push(event);
           results[index] = { id: event.eventId, result: 'accepted' };
         }
+        await quota.write();
         await this.usage.deleteByIds(rejected);
         const total = accepted.reduce((sum, e) => sum + e.costMicros, 0);
         if (total > 0) {
@@ -441,38 +442,53 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     return this.sweeping;
   }
 
-  /** Counts one event against its quotas (and, prepaid, the credits left); a reason when refused. */
-  private async apply(
-    event: NewUsageEvent,
-    prepaid: boolean,
-    available: number,
-  ): Promise<{ code: string; reason: string } | null> {
-    if (prepaid && event.costMicros > available) {
-      return {
-        code: BillingErrorCode.INSUFFICIENT_CREDITS,
-        reason: `Insufficient credits: ${available} micros available, ${event.costMicros} required.`,
-      };
+  /**
+   * The quota counters a batch of events touches, locked (in lock order) until
+   * the unit of work ends and read once; events are then admitted one by one in
+   * memory against what is left, and the counts written once per counter.
+   */
+  private async quotaBatch(events: NewUsageEvent[]) {
+    const checksOf = new Map<NewUsageEvent, QuotaCheck[]>();
+    const counters = new Map<string, { check: QuotaCheck; room: number; taken: number }>();
+    const keyOf = (c: QuotaCheck) => `${c.subjectId}|${c.meter}|${c.period}|${c.windowStart.toISOString()}`;
+    for (const event of events) {
+      const checks = await this.policy.checks(event.meter, event.userId, event.occurredAt);
+      checksOf.set(event, checks);
+      for (const check of checks)
+        if (!counters.has(keyOf(check))) counters.set(keyOf(check), { check, room: 0, taken: 0 });
     }
-    const checks = lockOrder(await this.policy.checks(event.meter, event.userId, event.occurredAt));
-    const applied: QuotaCheck[] = [];
-    for (const check of checks) {
-      if (await this.counters.add(check, event.quantity, 'used')) {
-        applied.push(check);
-        continue;
-      }
-      // Undo this event's earlier counts; the rows stay locked by this unit of work.
-      for (const done of applied) {
-        await this.counters.settle(
-          [{ subjectId: done.subjectId, period: done.period, windowStart: done.windowStart.toISOString() }],
-          done.meter,
-          0,
-          -event.quantity,
-        );
-      }
-      const error = await this.quotaExceeded(check, event.quantity);
-      return { code: error.code, reason: error.message };
+    const locked = await this.counters.lockAll(lockOrder([...counters.values()].map((c) => c.check)));
+    for (const [key, entry] of counters) {
+      const state = locked.get(key) ?? { used: 0, reserved: 0 };
+      entry.room = entry.check.limit - state.used - state.reserved;
     }
-    return null;
+    return {
+      admit: (event: NewUsageEvent): { code: string; reason: string } | null => {
+        for (const check of checksOf.get(event) ?? []) {
+          const entry = counters.get(keyOf(check))!;
+          if (event.quantity > entry.room) {
+            this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
+            const taken = check.limit - entry.room;
+            return {
+              code: BillingErrorCode.QUOTA_EXCEEDED,
+              reason: `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${isoSeconds(check.windowEnd)}`,
+            };
+          }
+        }
+        return null;
+      },
+      take: (event: NewUsageEvent) => {
+        for (const check of checksOf.get(event) ?? []) {
+          const entry = counters.get(keyOf(check))!;
+          entry.room -= event.quantity;
+          entry.taken += event.quantity;
+        }
+      },
+      write: () =>
+        this.counters.addUsed(
+          [...counters.values()].filter((c) => c.taken > 0).map((c) => ({ check: c.check, quantity: c.taken })),
+        ),
+    };
   }
 
   private async heldReservation(id: string): Promise<Reservation> {
@@ -557,18 +573,12 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async activeUsers(ids: string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (const id of ids) {
-      const user = await this.users.findById(id);
-      if (user?.status === UserStatus.ACTIVE) found.add(id);
-    }
-    return found;
+    return ids.length === 0 ? new Set() : new Set(await this.users.activeIds(ids));
   }
 
   private async assertMeters(codes: string[]): Promise<void> {
-    const wanted = [...new Set(codes)];
-    const known = await this.meters.existing(wanted);
-    const unknown = wanted.filter((c) => !known.has(c));
+    const known = await this.plans.meterCodesKnown();
+    const unknown = [...new Set(codes)].filter((c) => !known.has(c));
     if (unknown.length > 0) throw unknownMeters(unknown);
   }
 
@@ -611,5 +621,10 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     );
   }
 }
+
+const insufficient = (available: number, required: number) => ({
+  code: BillingErrorCode.INSUFFICIENT_CREDITS,
+  reason: `Insufficient credits: ${available} micros available, ${required} required.`,
+});
 
 const reservationNotFound = () => new BillingError(BillingErrorCode.RESERVATION_NOT_FOUND, 'Reservation not found.');

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { EventBus } from '../../core/ports/event-bus.js';
-import { PlansRepository } from './catalog.repository.js';
+import { MetersRepository, PlansRepository } from './catalog.repository.js';
 import type { Plan } from './entities/plan.entity.js';
 import type { Subscription } from './entities/subscription.entity.js';
 import { SubscriptionsRepository } from './subscriptions.repository.js';
@@ -22,16 +22,30 @@ export interface TenantPlan {
 @Injectable()
 export class PlanCache implements OnModuleInit {
   private readonly tenants = new Map<string, { value: TenantPlan; expiresAt: number }>();
+  private meterCodes?: { value: Set<string>; expiresAt: number };
 
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly plans: PlansRepository,
+    private readonly meters: MetersRepository,
     private readonly bus: EventBus,
     private readonly uow: UnitOfWork,
   ) {}
 
   onModuleInit(): void {
-    this.bus.subscribe(TOPIC, () => this.tenants.clear());
+    this.bus.subscribe(TOPIC, () => {
+      this.tenants.clear();
+      this.meterCodes = undefined;
+    });
+  }
+
+  /** Every meter code (meters are added rarely; an addition drops this everywhere). */
+  async meterCodesKnown(): Promise<Set<string>> {
+    const now = Date.now();
+    if (this.meterCodes && this.meterCodes.expiresAt > now) return this.meterCodes.value;
+    const value = new Set((await this.meters.list()).map((m) => m.code));
+    this.meterCodes = { value, expiresAt: now + TTL_MS };
+    return value;
   }
 
   /** The current tenant's subscription and plan (null when it has none). */

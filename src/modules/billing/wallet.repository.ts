@@ -53,12 +53,17 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
     return row ? state(row) : { balanceMicros: 0, reservedMicros: 0, shortfallMicros: 0 };
   }
 
-  /** Locks the wallet until the unit of work ends and returns it. */
+  /** Locks the wallet until the unit of work ends and returns it (a tenant without one gets one). */
   async lockState(): Promise<WalletState> {
-    await this.create();
-    const [row] = await this.query<WalletRow>(
-      `SELECT balance_micros, reserved_micros, shortfall_micros FROM wallets WHERE tenant_id = $1 FOR UPDATE`,
-    );
+    const select = () =>
+      this.query<WalletRow>(
+        `SELECT balance_micros, reserved_micros, shortfall_micros FROM wallets WHERE tenant_id = $1 FOR UPDATE`,
+      );
+    let [row] = await select();
+    if (!row) {
+      await this.create();
+      [row] = await select();
+    }
     return state(row);
   }
 
@@ -94,19 +99,29 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
     reference: string,
     recordShortfall: boolean,
   ): Promise<Settlement> {
-    const wallet = await this.lockState();
-    const coverable = Math.max(0, wallet.balanceMicros - (wallet.reservedMicros - held));
-    const debit = Math.min(cost, coverable);
-    const uncovered = cost - debit;
-    const balanceAfter = wallet.balanceMicros - debit;
-    await this.query(
-      `UPDATE wallets SET reserved_micros = reserved_micros - $2, balance_micros = $3,
-              shortfall_micros = shortfall_micros + $4, updated_at = now()
-        WHERE tenant_id = $1`,
-      [held, balanceAfter, recordShortfall ? uncovered : 0],
+    // One statement: lock the wallet, take what the balance covers (other holds untouched), release the
+    // hold, record the rest as a shortfall if asked, and write the ledger entry with the balance after.
+    const [row] = await this.query<{ debit: string; balance: string }>(
+      `WITH w AS (
+         SELECT balance_micros, reserved_micros FROM wallets WHERE tenant_id = $1 FOR UPDATE
+       ), d AS (
+         SELECT LEAST($3::bigint, GREATEST(0, w.balance_micros - (w.reserved_micros - $2::bigint))) AS debit FROM w
+       ), u AS (
+         UPDATE wallets SET reserved_micros = reserved_micros - $2::bigint,
+                balance_micros = balance_micros - d.debit,
+                shortfall_micros = shortfall_micros + CASE WHEN $6::boolean THEN $3::bigint - d.debit ELSE 0 END,
+                updated_at = now()
+           FROM d WHERE wallets.tenant_id = $1
+         RETURNING wallets.balance_micros AS balance, d.debit
+       ), l AS (
+         INSERT INTO ledger_entries (tenant_id, kind, amount_micros, balance_after_micros, reason, reference)
+         SELECT $1, 'debit', -u.debit, u.balance, $4, $5 FROM u WHERE u.debit > 0
+       )
+       SELECT debit, balance FROM u`,
+      [held, cost, reason, reference, recordShortfall],
     );
-    if (debit > 0) await this.appendEntry('debit', -debit, balanceAfter, reason, reference, null);
-    return { debitedMicros: debit, uncoveredMicros: uncovered, balanceAfterMicros: balanceAfter };
+    const debit = Number(row?.debit ?? 0);
+    return { debitedMicros: debit, uncoveredMicros: cost - debit, balanceAfterMicros: Number(row?.balance ?? 0) };
   }
 
   /**
