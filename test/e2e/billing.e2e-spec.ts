@@ -464,15 +464,43 @@ describe('billing: usage events, rate limits, reports', () => {
       [{ id: 'a', meter: 'requests', quantity: 1, costMicros: -5 }],
       [{ id: 'a', meter: 'requests', quantity: 1, extra: true }],
       [{ id: 'a', meter: 'requests', quantity: 1, metadata: { big: 'x'.repeat(5000) } }],
+      [{ id: 'a', meter: 'requests', quantity: 1, metadata: [1, 2] }],
+      [{ id: 'a', meter: 'requests', quantity: 1, userId: 'not-a-uuid' }],
+      [{ id: 'a', meter: 'requests', quantity: 1, timestamp: 'yesterday' }],
+      [{ id: 'a', meter: 'Requests!', quantity: 1 }],
+      [null],
+      ['a'],
       Array.from({ length: 1001 }, (_, i) => ({ id: `e${i}`, meter: 'requests', quantity: 1 })),
       [],
-    ];
+    ] as Record<string, unknown>[][];
     for (const batch of events) {
       const res = await postEvents(t, member, batch);
-      expect({ status: res.statusCode, type: res.headers['content-type'] }).toEqual({
+      expect({ status: res.statusCode, type: res.headers['content-type'], code: res.json().code }).toEqual({
         status: 400,
         type: expect.stringMatching(/^application\/problem\+json/),
+        code: 'VALIDATION_FAILED',
       });
+    }
+    const wrongType = await postEvents(t, member, [{ id: 'a', meter: 'requests', quantity: '1', extra: 1 }]);
+    expect(wrongType.json().errors).toEqual([
+      { field: 'events.0.extra', messages: ['property extra should not exist'] },
+      { field: 'events.0.quantity', messages: ['quantity must be integer'] },
+    ]);
+    const metadata = await postEvents(t, member, [
+      { id: 'a', meter: 'requests', quantity: 1 },
+      { id: 'b', meter: 'requests', quantity: 1, metadata: { big: 'x'.repeat(5000) } },
+    ]);
+    expect(metadata.json().errors).toEqual([
+      { field: 'events.1.metadata', messages: ['metadata must be an object of at most 4096 bytes as JSON'] },
+    ]);
+    for (const payload of [{}, { events: {} }, { events: 'x' }, { events: [], more: 1 }, [1]]) {
+      const res = await t.http({
+        method: 'POST',
+        url: '/api/v1/usage/events',
+        headers: bearer(member.accessToken),
+        payload,
+      });
+      expect([res.statusCode, res.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     }
     for (const body of [
       { meter: 'requests', quantity: 0 },

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Ip, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import {
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
@@ -9,7 +10,9 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
+import { CommonError, CommonErrorCode } from '../../core/errors/app-error.js';
 import { Authenticated } from '../../core/auth/auth.decorators.js';
 import { Permission } from '../../core/auth/permissions.js';
 import {
@@ -27,8 +30,10 @@ import {
   UsageQuotasQuery,
   UsageReportDto,
   UsageSummaryQuery,
+  MAX_METADATA_BYTES,
+  USAGE_EVENTS_SCHEMA,
 } from './dto/billing.dto.js';
-import { MeteringService, type RequestOrigin } from './metering.service.js';
+import { type EventInput, MeteringService, type RequestOrigin } from './metering.service.js';
 import { Metered } from './rate-limit.interceptor.js';
 import { ReportsService } from './reports.service.js';
 
@@ -37,6 +42,31 @@ const origin = (request: FastifyRequest, ip: string): RequestOrigin => ({
   clientIp: ip,
   requestId: String(request.id),
 });
+
+interface UsageEventsBody {
+  events: EventInput[];
+}
+
+/** The one rule of the events schema that JSON schema cannot state: metadata of at most 4 KB as JSON. */
+function assertSmallMetadata(events: EventInput[]): void {
+  const errors = events.flatMap((event, index) =>
+    event.metadata !== undefined && Buffer.byteLength(JSON.stringify(event.metadata)) > MAX_METADATA_BYTES
+      ? [
+          {
+            field: `events.${index}.metadata`,
+            messages: [`metadata must be an object of at most ${MAX_METADATA_BYTES} bytes as JSON`],
+          },
+        ]
+      : [],
+  );
+  if (errors.length > 0) {
+    throw new CommonError(
+      CommonErrorCode.VALIDATION_FAILED,
+      `Validation failed for ${errors.map((e) => e.field).join(', ')}.`,
+      { errors },
+    );
+  }
+}
 
 /** Metering for tenant apps and users: reservations, usage events, quotas and usage reports. */
 @ApiTags('usage')
@@ -108,13 +138,17 @@ export class UsageController {
   @ApiOperation({
     summary: 'Record up to 1000 usage events; the same event id counts once; each is accepted, a duplicate, or refused',
   })
+  @RouteSchema({ body: USAGE_EVENTS_SCHEMA })
+  @ApiBody({ type: PostUsageEventsDto })
   @ApiOkResponse({ type: UsageEventsResultDto })
   @ApiUnprocessableEntityResponse({ description: 'UNKNOWN_METER (nothing recorded)' })
   async events(
-    @Body() body: PostUsageEventsDto,
+    // Validated by the route's JSON schema; the type is an interface so the ValidationPipe leaves it alone.
+    @Body() body: UsageEventsBody,
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<UsageEventsResultDto> {
+    assertSmallMetadata(body.events);
     const results = await this.metering.ingest(body.events, origin(request, ip));
     const count = (what: string) => results.filter((r) => r.result === what).length;
     return { results, accepted: count('accepted'), duplicates: count('duplicate'), errors: count('error') };
