@@ -32,10 +32,17 @@ const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 
 function startServer(port, env) {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-usage'] : []), join(root, 'dist/src/main.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-usage'] : []),
+      join(root, 'dist/src/main.js'),
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const exited = new Promise((r) => child.once('exit', r));
   return {
     async ready() {
@@ -244,7 +251,10 @@ async function measure(engine, databaseUrl, redisUrl) {
   try {
     await server.ready();
     const { tenantId, key, adminToken } = await setup(base);
-    if (process.env.BENCH_PAUSE) { console.log(base, key); await sleep(Number(process.env.BENCH_PAUSE)); }
+    if (process.env.BENCH_PAUSE) {
+      console.log(base, key);
+      await sleep(Number(process.env.BENCH_PAUSE));
+    }
     const liveRps = await live(base);
     const pairResult = await pairs(base, key);
     const liveAfter = await live(base);

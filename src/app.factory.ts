@@ -44,9 +44,6 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     trustProxy: fastifyTrustProxy(config.http.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Routes with a JSON schema (the bulk ingestion route) are checked by ajv as strictly as the
-    // ValidationPipe checks DTOs elsewhere: unknown fields refused, no type coercion.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // No Nest middleware is used: the request context and the rest are Fastify hooks.
     skipMiddie: true,
     // The router refuses a malformed URL (400) or an over-long path parameter (414) before any hook or

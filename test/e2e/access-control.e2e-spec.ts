@@ -15,6 +15,7 @@ import {
   type ApiOperation,
   type TenantFixture,
 } from '../helpers/factories.js';
+import { newPlan } from '../helpers/billing.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 type Headers = Record<string, string>;
@@ -43,9 +44,14 @@ const answer = (res: LightMyRequestResponse) => ({
 });
 
 /** What a parameter names; each side of the walk has one row of each kind. */
-type Kind = 'tenant' | 'user' | 'apiKey';
+type Kind = 'tenant' | 'user' | 'apiKey' | 'reservation' | 'plan' | 'meter';
 interface Case {
   params: Record<string, Kind>;
+  /**
+   * The id names a row of the platform catalog (a plan, a meter), the same for every tenant: there is no
+   * other tenant's row to ask for, so the walk leaves it out; the role matrix covers who may call it.
+   */
+  catalog?: true;
   /** Further query parameters, e.g. the most destructive variant of a route. */
   query?: Record<string, string>;
   /** A valid body, so that the request gets past validation to the id check. */
@@ -82,7 +88,64 @@ const CASES: Record<string, Case> = {
   'GET /api/v1/users/{id}/permissions': { params: { id: 'user', tenantId: 'tenant' } },
   'GET /api/v1/api-keys/{id}': { params: { id: 'apiKey' } },
   'DELETE /api/v1/api-keys/{id}': { params: { id: 'apiKey' } },
+  'GET /api/v1/tenants/{id}/subscription': { params: { id: 'tenant' } },
+  'PUT /api/v1/tenants/{id}/subscription': { params: { id: 'tenant' }, body: { planCode: 'free' } },
+  'GET /api/v1/tenants/{id}/quota-defaults': { params: { id: 'tenant' } },
+  'PUT /api/v1/tenants/{id}/quota-defaults': {
+    params: { id: 'tenant' },
+    body: { quotas: [{ meter: 'images', period: 'day', limit: 0 }] },
+  },
+  'GET /api/v1/tenants/{id}/credits': { params: { id: 'tenant' } },
+  'GET /api/v1/tenants/{id}/credits/ledger': { params: { id: 'tenant' } },
+  'POST /api/v1/tenants/{id}/credits/grants': {
+    params: { id: 'tenant' },
+    body: { amountMicros: 1_000_000, reason: 'hostile', idempotencyKey: 'hostile-grant' },
+  },
+  'POST /api/v1/tenants/{id}/credits/adjustments': {
+    params: { id: 'tenant' },
+    body: { amountMicros: -1, reason: 'hostile', idempotencyKey: 'hostile-adjustment' },
+  },
+  'GET /api/v1/tenants/{id}/statements': { params: { id: 'tenant' } },
+  'GET /api/v1/users/{id}/quotas': { params: { id: 'user', tenantId: 'tenant' } },
+  'PUT /api/v1/users/{id}/quotas': {
+    params: { id: 'user', tenantId: 'tenant' },
+    body: { quotas: [{ meter: 'images', period: 'day', limit: 0 }] },
+  },
+  'GET /api/v1/usage/quotas': { params: { userId: 'user', tenantId: 'tenant' } },
+  'GET /api/v1/usage/summary': { params: { userId: 'user', tenantId: 'tenant' } },
+  'GET /api/v1/usage/leaderboard': { params: { tenantId: 'tenant' }, query: { meter: 'images' } },
+  'GET /api/v1/usage/costs': { params: { tenantId: 'tenant' } },
+  'POST /api/v1/usage/reservations': {
+    params: { tenantId: 'tenant' },
+    body: { meter: 'images', quantity: 1, idempotencyKey: 'hostile-reservation' },
+  },
+  'POST /api/v1/usage/events': {
+    params: { tenantId: 'tenant' },
+    body: { events: [{ id: 'hostile-event', meter: 'images', quantity: 1 }] },
+  },
+  'GET /api/v1/usage/reservations/{id}': { params: { id: 'reservation', tenantId: 'tenant' } },
+  'POST /api/v1/usage/reservations/{id}/commit': {
+    params: { id: 'reservation', tenantId: 'tenant' },
+    body: { costMicros: 0 },
+  },
+  'POST /api/v1/usage/reservations/{id}/release': { params: { id: 'reservation', tenantId: 'tenant' } },
+  'GET /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
+  'PATCH /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
+  'DELETE /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
+  'PATCH /api/v1/meters/{code}': { params: { code: 'meter' }, catalog: true },
 };
+
+/** A reservation of `caller` in its tenant (1 image, nothing estimated). */
+async function reservationOf(t: TestApp, caller: Headers): Promise<string> {
+  const res = await t.http({
+    method: 'POST',
+    url: '/api/v1/usage/reservations',
+    headers: caller,
+    payload: { meter: 'images', quantity: 1, idempotencyKey: randomUUID() },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json().id as string;
+}
 
 describe('access control', () => {
   let t: TestApp;
@@ -135,6 +198,15 @@ describe('access control', () => {
         one_time_tokens: await rows('one_time_tokens', 'tenant_id'),
         mail_outbox: await rows('mail_outbox', 'tenant_id'),
         auth_sessions: await rows('auth_sessions', 'tenant_id'),
+        subscriptions: await rows('subscriptions', 'tenant_id'),
+        wallets: await rows('wallets', 'tenant_id'),
+        ledger_entries: await rows('ledger_entries', 'tenant_id'),
+        quota_defaults: await rows('quota_defaults', 'tenant_id'),
+        user_quotas: await rows('user_quotas', 'tenant_id'),
+        quota_counters: await rows('quota_counters', 'tenant_id'),
+        reservations: await rows('reservations', 'tenant_id'),
+        usage_events: await rows('usage_events', 'tenant_id'),
+        usage_daily: await rows('usage_daily', 'tenant_id'),
       };
     }
 
@@ -150,12 +222,55 @@ describe('access control', () => {
         payload: { email: `invited-${randomUUID()}@example.test`, name: 'Invited', role: 'viewer' },
       });
       expect(invited.statusCode).toBe(201);
-      aSide = { tenant: a.id, user: aMember.id, apiKey: aKey.id };
+      // Billing rows of A: credits, quota settings (so reservations hold counters), a reservation and an event.
+      const aAdmin = bearer(a.admin.accessToken);
+      const root = bearer((await superAdmin(t)).accessToken);
+      const setup = [
+        {
+          method: 'POST',
+          url: `/api/v1/tenants/${a.id}/credits/grants`,
+          headers: root,
+          payload: { amountMicros: 5_000_000, reason: 'credits of A', idempotencyKey: randomUUID() },
+        },
+        {
+          method: 'PUT',
+          url: `/api/v1/tenants/${a.id}/quota-defaults`,
+          headers: aAdmin,
+          payload: { quotas: [{ meter: 'images', period: 'day', limit: 100 }] },
+        },
+        {
+          method: 'PUT',
+          url: `/api/v1/users/${aMember.id}/quotas`,
+          headers: aAdmin,
+          payload: { quotas: [{ meter: 'images', period: 'day', limit: 50 }] },
+        },
+        {
+          method: 'POST',
+          url: '/api/v1/usage/events',
+          headers: bearer(aMember.accessToken),
+          payload: { events: [{ id: randomUUID(), meter: 'images', quantity: 2, model: 'a-model' }] },
+        },
+      ] as const;
+      for (const request of setup) expect((await t.http(request)).statusCode).toBe(200);
+      const catalog = { plan: (await newPlan(t)).id, meter: 'images' };
+      aSide = {
+        tenant: a.id,
+        user: aMember.id,
+        apiKey: aKey.id,
+        reservation: await reservationOf(t, bearer(aMember.accessToken)),
+        ...catalog,
+      };
       aSecrets = [a.id, a.slug, a.admin.id, a.admin.email, aMember.id, aMember.email, aKey.id, invited.json().id];
 
       const b = await newTenant(t);
       const bMember = await newUser(t, b, 'member');
-      bSide = { tenant: b.id, user: bMember.id, apiKey: (await personalKey(t, bMember)).id };
+      bSide = {
+        tenant: b.id,
+        user: bMember.id,
+        apiKey: (await personalKey(t, bMember)).id,
+        reservation: await reservationOf(t, bearer(bMember.accessToken)),
+        ...catalog,
+      };
       // The personal key is sent as a bearer value, the tenant key in X-API-Key: both ways keys are accepted.
       principals = {
         "B's admin (JWT)": bearer(b.admin.accessToken),
@@ -182,7 +297,7 @@ describe('access control', () => {
             ...(c.body && { payload: c.body }),
           });
         let calls = 0;
-        for (const op of ops.filter((o) => CASES[o.route])) {
+        for (const op of ops.filter((o) => CASES[o.route] && !CASES[o.route].catalog)) {
           const c = CASES[op.route];
           const names = Object.keys(c.params);
           // Each id parameter foreign on its own (the others B's own), and then all of them at once.
@@ -305,8 +420,19 @@ describe('access control', () => {
             allowed: () => true,
           },
         ];
+        const kinds = Object.values(CASES[op.route]?.params ?? {});
+        // A reservation of the member in this tenant (members may settle only their own; others any).
+        const reservation = kinds.includes('reservation') ? await reservationOf(t, bearer(member.accessToken)) : '';
+        const plan = kinds.includes('plan') ? (await newPlan(t)).id : '';
         for (const caller of callers) {
-          const target: Record<Kind, string> = { tenant: tenant.id, user: caller.self, apiKey: targetKey.id };
+          const target: Record<Kind, string> = {
+            tenant: tenant.id,
+            user: caller.self,
+            apiKey: targetKey.id,
+            reservation,
+            plan,
+            meter: 'images',
+          };
           const values: Record<string, string> = {};
           for (const [name, kind] of Object.entries(CASES[op.route]?.params ?? {})) {
             // Only super admins name the tenant; everyone else acts in their own.

@@ -577,6 +577,16 @@ describe('billing: usage events, rate limits, reports', () => {
       ],
       totalMicros: 3000,
     });
+    const statistics = await get(`/tenants/${tenant.id}/statistics`, tenant.admin.accessToken);
+    expect(statistics.json().usage).toEqual({
+      plan: plan.code,
+      periodStart: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T00:00:00Z$/),
+      periodEnd: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T00:00:00Z$/),
+      events: 2,
+      costMicros: 0,
+      meters: [{ meter: 'images', quantity: 5, costMicros: 0 }],
+      creditsAvailableMicros: 0,
+    });
     const root = await superAdmin(t);
     const platform = await get('/admin/usage/summary?groupBy=tenant&meter=images', root.accessToken);
     expect(platform.json().rows).toEqual(

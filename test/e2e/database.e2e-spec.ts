@@ -81,12 +81,23 @@ describe(`migrations on an empty ${engine} database`, () => {
         'api_keys',
         'auth_sessions',
         'jobs',
+        'ledger_entries',
         'mail_outbox',
+        'meters',
         'migrations',
         'one_time_tokens',
+        'plans',
         'platform_admins',
+        'quota_counters',
+        'quota_defaults',
+        'reservations',
+        'subscriptions',
         'tenants',
+        'usage_daily',
+        'usage_events',
+        'user_quotas',
         'users',
+        'wallets',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 

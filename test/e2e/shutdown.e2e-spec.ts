@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { gracefulShutdown } from '../../src/shutdown.js';
-import { ProbeModule } from '../helpers/probe.module.js';
+import { expectSlowRequest, ProbeModule } from '../helpers/probe.module.js';
 import { createTestApp } from '../helpers/test-app.js';
 
 describe('graceful shutdown', () => {
@@ -10,8 +10,9 @@ describe('graceful shutdown', () => {
     const base = await t.app.getUrl();
     const exit = jest.fn<(code: number) => void>();
 
+    const arrived = expectSlowRequest();
     const inFlight = fetch(`${base}/api/v1/probe/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await arrived;
     const done = gracefulShutdown(t.app, 5000, exit)('SIGTERM');
 
     const res = await inFlight;

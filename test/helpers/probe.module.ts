@@ -35,6 +35,13 @@ class ProbeBody {
   nested: ProbeNested;
 }
 
+/** Resolves when a request has reached GET /probe/slow (so a test knows it is in flight). */
+export const slowRequestArrived = { wait: Promise.resolve(), arrive: () => {} };
+export function expectSlowRequest(): Promise<void> {
+  slowRequestArrived.wait = new Promise<void>((resolve) => (slowRequestArrived.arrive = resolve));
+  return slowRequestArrived.wait;
+}
+
 /** Routes that exist only in tests, to drive the real HTTP pipeline (pipes, filters, hooks). */
 @Public()
 @Controller('probe')
@@ -51,6 +58,7 @@ class ProbeController {
 
   @Get('slow')
   async slow() {
+    slowRequestArrived.arrive();
     await sleep(300);
     return { done: true };
   }

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { AppError, CommonErrorCode, type FieldError, httpStatusOf, type ProblemExtensions } from './app-error.js';
+import { AppError, CommonErrorCode, httpStatusOf, type ProblemExtensions } from './app-error.js';
 
 type ErrorCode = CommonErrorCode;
 
@@ -108,41 +108,8 @@ function isFastifyError(error: unknown): error is FastifyLikeError & { code: str
   return typeof code === 'string' && code in fastifyCodes;
 }
 
-interface SchemaViolation {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: { additionalProperty?: string; missingProperty?: string };
-}
-
-/** A route's JSON schema (ajv) refused the request: the same field errors the ValidationPipe gives. */
-function schemaProblem(violations: SchemaViolation[]): MappedProblem {
-  const byField = new Map<string, string[]>();
-  for (const v of violations) {
-    const path = v.instancePath.split('/').filter(Boolean);
-    const leaf = v.params.additionalProperty ?? v.params.missingProperty;
-    if (leaf !== undefined) path.push(leaf);
-    const field = path.join('.') || 'body';
-    const name = path.at(-1) ?? 'body';
-    const message =
-      v.keyword === 'additionalProperties'
-        ? `property ${name} should not exist`
-        : v.keyword === 'required'
-          ? `${name} is required`
-          : `${name} ${v.message ?? 'is invalid'}`;
-    byField.set(field, [...(byField.get(field) ?? []), message]);
-  }
-  const errors: FieldError[] = [...byField].map(([field, messages]) => ({ field, messages }));
-  const detail = `Validation failed for ${errors.map((e) => e.field).join(', ')}.`;
-  return { problem: build(CommonErrorCode.VALIDATION_FAILED, 400, detail, { errors }), unexpected: false };
-}
-
 /** Maps anything thrown while handling a request to a problem document. */
 export function toProblem(exception: unknown): MappedProblem {
-  const validation = (exception as { code?: unknown; validation?: unknown } | undefined)?.validation;
-  if ((exception as { code?: unknown } | undefined)?.code === 'FST_ERR_VALIDATION' && Array.isArray(validation)) {
-    return schemaProblem(validation as SchemaViolation[]);
-  }
   // Nest's Fastify adapter wraps Fastify's own errors in an HttpException; the cause keeps the precise code.
   if (exception instanceof HttpException && isFastifyError(exception.cause)) return toProblem(exception.cause);
   if (exception instanceof AppError) {

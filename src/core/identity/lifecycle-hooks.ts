@@ -21,15 +21,34 @@ export interface AccountQuotasHook {
   applyQuotas(user: User, quotas: AccountQuota[]): Promise<void>;
 }
 
+/** What the tenant's usage amounts to in its current billing period (GET /tenants/:id/statistics). */
+export interface TenantUsageFigures {
+  plan: string;
+  periodStart: string;
+  periodEnd: string;
+  /** Events recorded in the period (reservations committed and usage events accepted). */
+  events: number;
+  costMicros: number;
+  meters: { meter: string; quantity: number; costMicros: number }[];
+  creditsAvailableMicros: number;
+}
+
+export interface TenantUsageHook {
+  /** Runs acting in the tenant. */
+  usageFigures(): Promise<TenantUsageFigures | null>;
+}
+
 /**
  * Extension points of the identity core for the feature modules above it (a
- * new tenant gets a subscription, bulk-created users get quotas), so the core
+ * new tenant gets a subscription, bulk-created users get quotas, statistics show
+ * usage), so the core
  * never imports a feature: features register themselves here when they start.
  */
 @Injectable()
 export class LifecycleHooks {
   private readonly tenantHooks: TenantCreatedHook[] = [];
   private quotaHook?: AccountQuotasHook;
+  private usageHook?: TenantUsageHook;
 
   onTenantCreated(hook: TenantCreatedHook): void {
     this.tenantHooks.push(hook);
@@ -37,6 +56,15 @@ export class LifecycleHooks {
 
   handleAccountQuotas(hook: AccountQuotasHook): void {
     this.quotaHook = hook;
+  }
+
+  reportTenantUsage(hook: TenantUsageHook): void {
+    this.usageHook = hook;
+  }
+
+  /** The tenant's usage figures, when a module records usage (acting in the tenant). */
+  async usageFigures(): Promise<TenantUsageFigures | null> {
+    return this.usageHook ? this.usageHook.usageFigures() : null;
   }
 
   async tenantCreated(tenant: Tenant): Promise<void> {

@@ -21,8 +21,8 @@ import { QuotaDefaultsRepository, SubscriptionsRepository, UserQuotasRepository 
 import { SubscriptionsService } from './subscriptions.service.js';
 import { TenantBillingController, UserQuotasController } from './tenant-billing.controller.js';
 import { PlatformUsageController, UsageController } from './usage.controller.js';
-import { UsageRepository } from './usage.repository.js';
-import { WalletRepository } from './wallet.repository.js';
+import { UsageDailyRepository, UsageRepository } from './usage.repository.js';
+import { LedgerRepository, WalletRepository } from './wallet.repository.js';
 
 /**
  * Billing and metering: meters and plans, subscriptions, quotas, rate limits,
@@ -59,9 +59,11 @@ import { WalletRepository } from './wallet.repository.js';
     QuotaDefaultsRepository,
     UserQuotasRepository,
     WalletRepository,
+    LedgerRepository,
     QuotaCountersRepository,
     ReservationsRepository,
     UsageRepository,
+    UsageDailyRepository,
     BillingPlatformRepository,
     PlanCache,
     QuotaPolicy,

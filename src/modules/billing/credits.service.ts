@@ -6,7 +6,7 @@ import { BillingError, BillingErrorCode } from './billing.errors.js';
 import type { LedgerKind } from './entities/wallet.entity.js';
 import { PlanCache } from './plan-cache.js';
 import { anchorOf } from './quota-policy.service.js';
-import { type WalletState, WalletRepository } from './wallet.repository.js';
+import { LedgerRepository, type WalletState, WalletRepository } from './wallet.repository.js';
 import { billingPeriodOf, isoSeconds } from './windows.js';
 
 export interface Credits extends WalletState {
@@ -21,6 +21,7 @@ export class CreditsService {
 
   constructor(
     private readonly wallet: WalletRepository,
+    private readonly ledgerEntries: LedgerRepository,
     private readonly plans: PlanCache,
     private readonly context: RequestContext,
     private readonly uow: UnitOfWork,
@@ -50,7 +51,7 @@ export class CreditsService {
     const known = `${tenantId}|${key}`;
     if (this.granted.has(known)) return;
     await this.uow.run(async () => {
-      if (await this.wallet.hasEntry(key)) return;
+      if (await this.ledgerEntries.hasEntry(key)) return;
       await this.wallet.credit(
         'included',
         tenantPlan.plan.includedCreditsMicros,
@@ -67,7 +68,7 @@ export class CreditsService {
   /** The ledger, newest first (included credits of the current period granted first). */
   async ledger(limit: number, offset: number) {
     await this.ensureIncluded();
-    return this.wallet.ledger(limit, offset);
+    return this.ledgerEntries.ledger(limit, offset);
   }
 
   /** A grant (> 0) or an adjustment (either sign); the same idempotency key twice makes one entry. */

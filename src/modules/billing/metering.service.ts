@@ -13,7 +13,7 @@ import type { Reservation } from './entities/usage.entity.js';
 import { lockOrder, type QuotaCheck, QuotaCountersRepository, ReservationsRepository } from './metering.repository.js';
 import { PlanCache } from './plan-cache.js';
 import { QuotaPolicy } from './quota-policy.service.js';
-import { type NewUsageEvent, UsageRepository } from './usage.repository.js';
+import { type NewUsageEvent, UsageDailyRepository, UsageRepository } from './usage.repository.js';
 import { WalletRepository } from './wallet.repository.js';
 import { isoSeconds } from './windows.js';
 
@@ -103,6 +103,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     private readonly reservations: ReservationsRepository,
     private readonly wallet: WalletRepository,
     private readonly usage: UsageRepository,
+    private readonly daily: UsageDailyRepository,
     private readonly policy: QuotaPolicy,
     private readonly plans: PlanCache,
     private readonly credits: CreditsService,
@@ -135,14 +136,10 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
           if (existing) return { ok: this.sameReservation(existing, input, userId) };
           const now = this.clock.now();
           const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
-          for (const check of checks) {
-            if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
-              throw await this.quotaExceeded(check, input.quantity);
-            }
-          }
           const estimate = input.estimatedCostMicros ?? 0;
           const prepaid = await this.prepaid();
-          if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
+          // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
+          // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
           const reservation = await this.reservations.create({
             userId,
             apiKeyId: this.context.principal.apiKeyId ?? null,
@@ -158,6 +155,12 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
             idempotencyKey: input.idempotencyKey,
             expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
           });
+          for (const check of checks) {
+            if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
+              throw await this.quotaExceeded(check, input.quantity);
+            }
+          }
+          if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
           return { ok: reservation };
         }),
       );
@@ -199,15 +202,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
           );
         }
         const cost = input.costMicros ?? reservation.estimatedCostMicros;
-        await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, quantity);
         const prepaid = reservation.walletHoldMicros > 0 || (await this.prepaid());
-        const settlement = await this.wallet.settle(
-          reservation.walletHoldMicros,
-          cost,
-          `Usage: ${quantity} ${reservation.meter}`,
-          `reservation:${reservation.id}`,
-          prepaid,
-        );
         await this.reservations.settle(reservation.id, 'committed', now);
         const event: NewUsageEvent = {
           eventId: `reservation:${reservation.id}`,
@@ -227,7 +222,16 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
           occurredAt: now,
         };
         await this.usage.insertNew([event]);
-        await this.usage.aggregate([event]);
+        // The shared rows last, in the order every path takes them: counters, the wallet, the daily aggregate.
+        await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, quantity);
+        const settlement = await this.wallet.settle(
+          reservation.walletHoldMicros,
+          cost,
+          `Usage: ${quantity} ${reservation.meter}`,
+          `reservation:${reservation.id}`,
+          prepaid,
+        );
+        await this.daily.aggregate([event]);
         this.metrics.usageEvents.inc({ meter: reservation.meter, result: 'accepted' });
         if (settlement.debitedMicros > 0) this.metrics.creditsDebited.inc(settlement.debitedMicros);
         return {
@@ -325,15 +329,16 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         const accepted: NewUsageEvent[] = [];
         const rejected: string[] = [];
         const prepaid = await this.prepaid();
-        const costly = candidates.some((c) => inserted.has(c.event.eventId) && c.event.costMicros > 0);
-        const wallet = costly ? await this.wallet.lockState() : undefined;
-        let available =
-          wallet && wallet.shortfallMicros === 0 ? Math.max(0, wallet.balanceMicros - wallet.reservedMicros) : 0;
         const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
         for (const { index, event } of candidates) {
           if (!inserted.has(event.eventId)) results[index] = { id: event.eventId, result: 'duplicate' };
         }
+        // Counters, then the wallet, then the daily aggregate, as on every path.
         const quota = await this.quotaBatch(fresh.map((c) => c.event));
+        const costly = fresh.some((c) => c.event.costMicros > 0);
+        const wallet = costly ? await this.wallet.lockState() : undefined;
+        let available =
+          wallet && wallet.shortfallMicros === 0 ? Math.max(0, wallet.balanceMicros - wallet.reservedMicros) : 0;
         for (const { index, event } of fresh) {
           const rowId = inserted.get(event.eventId)!;
           const refusal =
@@ -348,8 +353,8 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
           accepted.push(event);
           results[index] = { id: event.eventId, result: 'accepted' };
         }
-        await quota.write();
         await this.usage.deleteByIds(rejected);
+        await quota.write();
         const total = accepted.reduce((sum, e) => sum + e.costMicros, 0);
         if (total > 0) {
           const settlement = await this.wallet.settle(
@@ -361,7 +366,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
           );
           this.metrics.creditsDebited.inc(settlement.debitedMicros);
         }
-        await this.usage.aggregate(accepted);
+        await this.daily.aggregate(accepted);
       });
     }
     inputs.forEach((input, index) =>
@@ -507,9 +512,9 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async endHold(reservation: Reservation, status: 'released' | 'expired', at: Date): Promise<void> {
+    await this.reservations.settle(reservation.id, status, at);
     await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, 0);
     await this.wallet.releaseHold(reservation.walletHoldMicros);
-    await this.reservations.settle(reservation.id, status, at);
   }
 
   private async settle<T>(outcome: Outcome<T>): Promise<T> {
@@ -563,6 +568,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   private actsForOthers(principal: Principal): boolean {
     return (
       principal.kind === 'tenant_app' ||
+      principal.kind === 'platform_admin' ||
       (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
     );
   }

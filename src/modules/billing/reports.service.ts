@@ -1,16 +1,20 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Permission } from '../../core/auth/permissions.js';
 import { RequestContext } from '../../core/context/request-context.js';
 import { CommonError, CommonErrorCode } from '../../core/errors/app-error.js';
+import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
+import { LifecycleHooks, type TenantUsageFigures, type TenantUsageHook } from '../../core/identity/lifecycle-hooks.js';
 import { TenantScope } from '../../core/identity/tenant-scope.service.js';
+import { UsersRepository } from '../../core/identity/users.repository.js';
 import { Clock } from '../../core/ports/clock.js';
 import { BillingPlatformRepository, type PlatformGroupBy } from './billing-platform.repository.js';
+import { BillingError, BillingErrorCode } from './billing.errors.js';
 import type { StatementDto, UsageReportDto } from './dto/billing.dto.js';
 import { planNotFound } from './catalog.service.js';
 import { PlanCache } from './plan-cache.js';
 import { anchorOf } from './quota-policy.service.js';
-import { type GroupBy, NONE, UsageRepository } from './usage.repository.js';
-import { WalletRepository } from './wallet.repository.js';
+import { type GroupBy, NONE, UsageDailyRepository } from './usage.repository.js';
+import { LedgerRepository, WalletRepository } from './wallet.repository.js';
 import { billingPeriodOf, isoSeconds } from './windows.js';
 
 const DAY_MS = 86_400_000;
@@ -23,15 +27,18 @@ export interface Range {
 
 /** Usage and cost reports, read from the daily aggregates (never from raw events). */
 @Injectable()
-export class ReportsService {
+export class ReportsService implements OnModuleInit, TenantUsageHook {
   constructor(
-    private readonly usage: UsageRepository,
-    private readonly platform: BillingPlatformRepository,
+    private readonly hooks: LifecycleHooks,
     private readonly wallet: WalletRepository,
+    private readonly usage: UsageDailyRepository,
+    private readonly platform: BillingPlatformRepository,
+    private readonly ledgerEntries: LedgerRepository,
     private readonly plans: PlanCache,
     private readonly scope: TenantScope,
     private readonly context: RequestContext,
     private readonly clock: Clock,
+    private readonly users: UsersRepository,
   ) {}
 
   /**
@@ -41,7 +48,17 @@ export class ReportsService {
   async summary(range: Range, groupBy: GroupBy, meter?: string, userId?: string): Promise<UsageReportDto> {
     const { from, to } = this.range(range);
     const own = this.ownOnly();
-    const filterUser = own ? (this.context.principal.userId ?? NONE) : userId;
+    const self = this.context.principal.userId;
+    if (userId !== undefined && userId !== self) {
+      if (own)
+        throw new AuthError(
+          AuthErrorCode.PERMISSION_DENIED,
+          "Only tenant-wide readers may report another user's usage.",
+        );
+      if (!(await this.users.findById(userId)))
+        throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'User not found.');
+    }
+    const filterUser = own ? (self ?? NONE) : userId;
     const rows = await this.usage.summary({ from, to, meter, userId: filterUser }, groupBy);
     return { from, to, groupBy, rows: rows.map(present(groupBy)) };
   }
@@ -75,6 +92,30 @@ export class ReportsService {
     return { from, to, groupBy: 'tenant', rows };
   }
 
+  onModuleInit(): void {
+    this.hooks.reportTenantUsage(this);
+  }
+
+  /** The current billing period's usage, for the tenant's statistics (acting in the tenant). */
+  async usageFigures(): Promise<TenantUsageFigures | null> {
+    const tenantPlan = await this.plans.current(this.context.tenantId);
+    if (!tenantPlan) return null;
+    const period = billingPeriodOf(this.clock.now(), anchorOf(tenantPlan));
+    const totals = await this.usage.totalsByMeter(period.start, period.end);
+    const meters = [...totals].map(([meter, t]) => ({ meter, quantity: t.quantity, costMicros: t.costMicros }));
+    const wallet = await this.wallet.get();
+    return {
+      plan: tenantPlan.plan.code,
+      periodStart: isoSeconds(period.start),
+      periodEnd: isoSeconds(period.end),
+      events: [...totals.values()].reduce((n, t) => n + t.events, 0),
+      costMicros: meters.reduce((n, m) => n + m.costMicros, 0),
+      meters: meters.sort((a, b) => (a.meter < b.meter ? -1 : 1)),
+      creditsAvailableMicros:
+        wallet.shortfallMicros > 0 ? 0 : Math.max(0, wallet.balanceMicros - wallet.reservedMicros),
+    };
+  }
+
   /** The billing period's statement: plan fee, one line per charge, credits granted and used, total. */
   async statement(tenantId: string, which: 'current' | 'previous'): Promise<StatementDto> {
     const tenant = await this.scope.visible(tenantId);
@@ -97,7 +138,7 @@ export class ReportsService {
           amountMicros: billable * charge.unitPriceMicros,
         };
       });
-      const credits = await this.wallet.movements(period.start, period.end);
+      const credits = await this.ledgerEntries.movements(period.start, period.end);
       return {
         tenantId: tenant.id,
         planCode: plan.code,

@@ -10,9 +10,10 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { CommonError, CommonErrorCode } from '../../core/errors/app-error.js';
+import { JsonSchemaPipe } from '../../core/http/json-schema.pipe.js';
+import { ActsInTenant } from '../../core/identity/tenant-selection.js';
 import { Authenticated } from '../../core/auth/auth.decorators.js';
 import { Permission } from '../../core/auth/permissions.js';
 import {
@@ -38,6 +39,7 @@ import { Metered } from './rate-limit.interceptor.js';
 import { ReportsService } from './reports.service.js';
 
 const id = new ParseUUIDPipe({ version: '4' });
+const eventsSchema = new JsonSchemaPipe<UsageEventsBody>(USAGE_EVENTS_SCHEMA);
 const origin = (request: FastifyRequest, ip: string): RequestOrigin => ({
   clientIp: ip,
   requestId: String(request.id),
@@ -70,6 +72,7 @@ function assertSmallMetadata(events: EventInput[]): void {
 
 /** Metering for tenant apps and users: reservations, usage events, quotas and usage reports. */
 @ApiTags('usage')
+@ActsInTenant()
 @Controller('usage')
 export class UsageController {
   constructor(
@@ -138,13 +141,12 @@ export class UsageController {
   @ApiOperation({
     summary: 'Record up to 1000 usage events; the same event id counts once; each is accepted, a duplicate, or refused',
   })
-  @RouteSchema({ body: USAGE_EVENTS_SCHEMA })
   @ApiBody({ type: PostUsageEventsDto })
   @ApiOkResponse({ type: UsageEventsResultDto })
   @ApiUnprocessableEntityResponse({ description: 'UNKNOWN_METER (nothing recorded)' })
   async events(
-    // Validated by the route's JSON schema; the type is an interface so the ValidationPipe leaves it alone.
-    @Body() body: UsageEventsBody,
+    // An interface, not a class, so the global ValidationPipe leaves the body to the schema.
+    @Body(eventsSchema) body: UsageEventsBody,
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<UsageEventsResultDto> {

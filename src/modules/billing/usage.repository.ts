@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { RequestContext } from '../../core/context/request-context.js';
 import { TenantScopedRepository } from '../../core/database/tenant-scoped.repository.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
-import { UsageEvent } from './entities/usage.entity.js';
+import { UsageDaily, UsageEvent } from './entities/usage.entity.js';
 
 /** "No user" / "no key" in aggregate keys, which cannot hold NULL. */
 export const NONE = '00000000-0000-0000-0000-000000000000';
@@ -123,6 +123,14 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
     if (ids.length > 0)
       await this.query(`DELETE FROM usage_events WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [ids]);
   }
+}
+
+/** The daily aggregates (tenant, day, meter, user, key, model, provider) that every report reads. */
+@Injectable()
+export class UsageDailyRepository extends TenantScopedRepository<UsageDaily> {
+  constructor(uow: UnitOfWork, context: RequestContext) {
+    super(UsageDaily, uow, context);
+  }
 
   /** Adds accepted events to the daily aggregates (one upsert; rows in one order). */
   async aggregate(events: NewUsageEvent[]): Promise<void> {
@@ -184,12 +192,20 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
   }
 
   /** Usage of each meter in [from, to) as timestamps (statements: a billing period). */
-  async totalsByMeter(from: Date, to: Date): Promise<Map<string, { quantity: number; costMicros: number }>> {
-    const rows = await this.query<{ meter: string; quantity: string; cost: string }>(
-      `SELECT meter, sum(quantity) AS quantity, sum(cost_micros) AS cost FROM usage_daily
+  async totalsByMeter(
+    from: Date,
+    to: Date,
+  ): Promise<Map<string, { quantity: number; costMicros: number; events: number }>> {
+    const rows = await this.query<{ meter: string; quantity: string; cost: string; events: string }>(
+      `SELECT meter, sum(quantity) AS quantity, sum(cost_micros) AS cost, sum(events) AS events FROM usage_daily
         WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date GROUP BY meter`,
       [from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
     );
-    return new Map(rows.map((r) => [r.meter, { quantity: Number(r.quantity), costMicros: Number(r.cost) }]));
+    return new Map(
+      rows.map((r) => [
+        r.meter,
+        { quantity: Number(r.quantity), costMicros: Number(r.cost), events: Number(r.events) },
+      ]),
+    );
   }
 }

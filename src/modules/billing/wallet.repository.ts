@@ -159,6 +159,40 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
     return entries;
   }
 
+  private async appendEntry(
+    kind: LedgerKind,
+    amount: number,
+    balanceAfter: number,
+    reason: string,
+    reference: string | null,
+    idempotencyKey: string | null,
+  ): Promise<LedgerEntry> {
+    const [row] = await this.query<Record<string, unknown>>(
+      `INSERT INTO ledger_entries (tenant_id, kind, amount_micros, balance_after_micros, reason, reference, idempotency_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
+      [kind, amount, balanceAfter, reason, reference, idempotencyKey],
+    );
+    return {
+      tenantId: '',
+      id: row.id as string,
+      kind,
+      amountMicros: amount,
+      balanceAfterMicros: balanceAfter,
+      reason,
+      reference,
+      idempotencyKey,
+      createdAt: new Date(row.created_at as string),
+    };
+  }
+}
+
+/** The ledger's entries, read (entries are written only with the wallet, by WalletRepository). */
+@Injectable()
+export class LedgerRepository extends TenantScopedRepository<LedgerEntry> {
+  constructor(uow: UnitOfWork, context: RequestContext) {
+    super(LedgerEntry, uow, context);
+  }
+
   /** The ledger, newest first. */
   ledger(limit: number, offset: number): Promise<[LedgerEntry[], number]> {
     return this.ledgerRows(limit, offset);
@@ -217,31 +251,5 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
   private async ledgerCount(): Promise<number> {
     const [row] = await this.query<{ n: string }>(`SELECT count(*) AS n FROM ledger_entries WHERE tenant_id = $1`);
     return Number(row.n);
-  }
-
-  private async appendEntry(
-    kind: LedgerKind,
-    amount: number,
-    balanceAfter: number,
-    reason: string,
-    reference: string | null,
-    idempotencyKey: string | null,
-  ): Promise<LedgerEntry> {
-    const [row] = await this.query<Record<string, unknown>>(
-      `INSERT INTO ledger_entries (tenant_id, kind, amount_micros, balance_after_micros, reason, reference, idempotency_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
-      [kind, amount, balanceAfter, reason, reference, idempotencyKey],
-    );
-    return {
-      tenantId: '',
-      id: row.id as string,
-      kind,
-      amountMicros: amount,
-      balanceAfterMicros: balanceAfter,
-      reason,
-      reference,
-      idempotencyKey,
-      createdAt: new Date(row.created_at as string),
-    };
   }
 }

@@ -1,3 +1,4 @@
+import { LifecycleHooks } from '../../core/identity/lifecycle-hooks.js';
 import { Injectable } from '@nestjs/common';
 import { Role } from '../../core/auth/permissions.js';
 import { PrincipalEvents } from '../../core/auth/principal-events.js';
@@ -23,6 +24,7 @@ export class TenantsService {
     private readonly provisioning: TenantProvisioning,
     private readonly uow: UnitOfWork,
     private readonly events: PrincipalEvents,
+    private readonly hooks: LifecycleHooks,
   ) {}
 
   /** A tenant, its first admin and its key, committed as one unit. */
@@ -85,8 +87,16 @@ export class TenantsService {
 
   async statistics(id: string): Promise<TenantStatisticsDto> {
     const tenant = await this.scope.visible(id);
-    const users = await this.context.runInTenant(tenant.id, () => this.users.countByRoleAndStatus());
-    return { tenantId: tenant.id, totalUsers: users.reduce((n, r) => n + r.count, 0), users };
+    return this.context.runInTenant(tenant.id, async () => {
+      const users = await this.users.countByRoleAndStatus();
+      const usage = await this.hooks.usageFigures();
+      return {
+        tenantId: tenant.id,
+        totalUsers: users.reduce((n, r) => n + r.count, 0),
+        users,
+        ...(usage && { usage }),
+      };
+    });
   }
 
   private async setStatus(

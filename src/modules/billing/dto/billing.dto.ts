@@ -8,7 +8,6 @@ import {
   IsIn,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   IsUUID,
   Matches,
@@ -20,7 +19,7 @@ import {
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
-import { NameField, Trim } from '../../../core/http/dto-fields.js';
+import { NameField, Optional, Trim } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import type { Meter } from '../entities/meter.entity.js';
 import { PERIODS, type Period, type Plan, QUOTA_SCOPES, type QuotaScope } from '../entities/plan.entity.js';
@@ -113,7 +112,7 @@ export class UpdateMeterDto {
   name?: string;
 
   @ApiPropertyOptional({ example: 'story' })
-  @IsOptional()
+  @Optional()
   @Trim()
   @IsString()
   @MinLength(1)
@@ -143,14 +142,14 @@ export class MeterDto {
 
 export class PlanRateLimitsDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, description: 'Per user or API key, on metered routes' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   requestsPerMinute?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 10_000_000, description: 'For the whole tenant, on metered routes' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(10_000_000)
@@ -198,24 +197,24 @@ class PlanFields {
   name?: string;
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Price per interval, in micros' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_MICROS)
   priceMicros?: number;
 
   @ApiPropertyOptional({ example: 'USD', description: 'ISO 4217 code' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO 4217 code' })
   currency?: string;
 
   @ApiPropertyOptional({ enum: ['month', 'year'] })
-  @IsOptional()
+  @Optional()
   @IsIn(['month', 'year'])
   interval?: 'month' | 'year';
 
   @ApiPropertyOptional({ example: 'pro', description: 'Routing tier the generation gateway uses' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'tier must be 1..32 lower-case letters, digits, _ or -' })
   tier?: string;
 
@@ -223,25 +222,25 @@ class PlanFields {
     enum: ['prepaid', 'postpaid'],
     description: 'prepaid: every metered cost must be covered by the wallet; postpaid: cost accrues on the statement',
   })
-  @IsOptional()
+  @Optional()
   @IsIn(['prepaid', 'postpaid'])
   billingMode?: 'prepaid' | 'postpaid';
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Credits granted at each period start' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_MICROS)
   includedCreditsMicros?: number;
 
   @ApiPropertyOptional({ type: PlanRateLimitsDto })
-  @IsOptional()
+  @Optional()
   @ValidateNested()
   @Type(() => PlanRateLimitsDto)
   rateLimits?: PlanRateLimitsDto;
 
   @ApiPropertyOptional({ type: [PlanQuotaDto], maxItems: 100 })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
@@ -249,7 +248,7 @@ class PlanFields {
   quotas?: PlanQuotaDto[];
 
   @ApiPropertyOptional({ type: [PlanChargeDto], maxItems: 100 })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
@@ -274,7 +273,7 @@ export class UpdatePlanDto extends PlanFields {}
 
 export class ListPlansQuery {
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Super admins: archived plans too' })
-  @IsOptional()
+  @Optional()
   @IsIn(['true', 'false'])
   all?: 'true' | 'false';
 }
@@ -325,7 +324,7 @@ export class PutSubscriptionDto {
   planCode: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 28, default: 1, description: 'Billing periods start on this day' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(28)
@@ -385,7 +384,7 @@ export class QuotaStatusDto {
 
 export class UsageQuotasQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Tenant admins: another user of the tenant' })
-  @IsOptional()
+  @Optional()
   @IsUUID()
   userId?: string;
 }
@@ -481,19 +480,19 @@ export class ReserveDto {
   quantity: number;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Tenant admins and the tenant app: whose usage it is' })
-  @IsOptional()
+  @Optional()
   @IsUUID()
   userId?: string;
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Held in the wallet (prepaid plans)' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_MICROS)
   estimatedCostMicros?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 300 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(3600)
@@ -536,33 +535,33 @@ export class CommitDto {
     maximum: MAX_QUANTITY,
     description: 'The actual quantity; at most the reserved one',
   })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_QUANTITY)
   quantity?: number;
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'The actual cost (default: the estimate)' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_MICROS)
   costMicros?: number;
 
   @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(200)
   model?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(100)
   provider?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'At most 4 KB of JSON' })
-  @IsOptional()
+  @Optional()
   @IsObject()
   @SmallJsonObject()
   metadata?: Record<string, unknown>;
@@ -591,36 +590,36 @@ export class UsageEventInputDto {
   quantity: number;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID()
   userId?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When it happened (default: now); at most 35 days ago' })
-  @IsOptional()
+  @Optional()
   @IsDateString({ strict: true })
   timestamp?: string;
 
   @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(200)
   model?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(100)
   provider?: string;
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_MICROS)
   costMicros?: number;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'At most 4 KB of JSON' })
-  @IsOptional()
+  @Optional()
   @IsObject()
   @SmallJsonObject()
   metadata?: Record<string, unknown>;
@@ -688,12 +687,12 @@ export class UsageEventsResultDto {
 
 class RangeQuery {
   @ApiPropertyOptional({ example: '2026-11-01', description: 'First day (UTC), default 29 days before `to`' })
-  @IsOptional()
+  @Optional()
   @CalendarDay()
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-11-30', description: 'Last day (UTC), default today' })
-  @IsOptional()
+  @Optional()
   @CalendarDay()
   to?: string;
 }
@@ -704,18 +703,18 @@ export const PLATFORM_GROUPS = ['tenant', 'plan', 'meter', 'model', 'provider', 
 
 export class UsageSummaryQuery extends RangeQuery {
   @ApiPropertyOptional({ enum: SUMMARY_GROUPS, default: 'day' })
-  @IsOptional()
+  @Optional()
   @IsIn(SUMMARY_GROUPS)
   groupBy?: (typeof SUMMARY_GROUPS)[number];
 
   @ApiPropertyOptional({ example: 'images' })
-  @IsOptional()
+  @Optional()
   @Matches(METER_CODE)
   @MaxLength(64)
   meter?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Tenant-wide readers: one user only' })
-  @IsOptional()
+  @Optional()
   @IsUUID()
   userId?: string;
 }
@@ -727,7 +726,7 @@ export class LeaderboardQuery extends RangeQuery {
   meter: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })
-  @IsOptional()
+  @Optional()
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -737,19 +736,19 @@ export class LeaderboardQuery extends RangeQuery {
 
 export class CostsQuery extends RangeQuery {
   @ApiPropertyOptional({ enum: COST_GROUPS, default: 'provider' })
-  @IsOptional()
+  @Optional()
   @IsIn(COST_GROUPS)
   groupBy?: (typeof COST_GROUPS)[number];
 }
 
 export class PlatformSummaryQuery extends RangeQuery {
   @ApiPropertyOptional({ enum: PLATFORM_GROUPS, default: 'tenant' })
-  @IsOptional()
+  @Optional()
   @IsIn(PLATFORM_GROUPS)
   groupBy?: (typeof PLATFORM_GROUPS)[number];
 
   @ApiPropertyOptional({ example: 'images' })
-  @IsOptional()
+  @Optional()
   @Matches(METER_CODE)
   @MaxLength(64)
   meter?: string;
@@ -774,7 +773,7 @@ export class UsageReportDto {
 
 export class StatementQuery {
   @ApiPropertyOptional({ enum: ['current', 'previous'], default: 'current' })
-  @IsOptional()
+  @Optional()
   @IsIn(['current', 'previous'])
   period?: 'current' | 'previous';
 }

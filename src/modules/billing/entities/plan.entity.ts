@@ -19,12 +19,13 @@ export interface PlanCharge {
   includedQuantity: number;
 }
 
-export interface PlanRateLimits {
+// A type alias, not an interface: the Swagger plugin reads entity files and mis-resolves a lone interface.
+export type PlanRateLimits = {
   /** Requests per minute per user or API key on metered routes. */
   requestsPerMinute?: number;
   /** Requests per minute for the whole tenant on metered routes. */
   tenantRequestsPerMinute?: number;
-}
+};
 
 export type BillingMode = 'prepaid' | 'postpaid';
 export type PlanStatus = 'active' | 'archived';

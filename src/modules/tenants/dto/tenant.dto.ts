@@ -107,8 +107,26 @@ export class RoleStatusCountDto {
   @ApiProperty() count: number;
 }
 
+export class MeterUsageDto {
+  @ApiProperty({ example: 'images' }) meter: string;
+  @ApiProperty() quantity: number;
+  @ApiProperty() costMicros: number;
+}
+
+export class TenantUsageFiguresDto {
+  @ApiProperty({ example: 'free' }) plan: string;
+  @ApiProperty({ format: 'date-time', description: 'Start of the current billing period' }) periodStart: string;
+  @ApiProperty({ format: 'date-time' }) periodEnd: string;
+  @ApiProperty({ description: 'Uses recorded in the period' }) events: number;
+  @ApiProperty() costMicros: number;
+  @ApiProperty({ type: [MeterUsageDto] }) meters: MeterUsageDto[];
+  @ApiProperty() creditsAvailableMicros: number;
+}
+
 export class TenantStatisticsDto {
   @ApiProperty({ format: 'uuid' }) tenantId: string;
   @ApiProperty() totalUsers: number;
   @ApiProperty({ type: [RoleStatusCountDto] }) users: RoleStatusCountDto[];
+  @ApiPropertyOptional({ type: TenantUsageFiguresDto, description: 'Usage in the current billing period' })
+  usage?: TenantUsageFiguresDto;
 }

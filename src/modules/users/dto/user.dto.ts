@@ -121,7 +121,7 @@ export class BulkCreateUsersDto {
     maxItems: 100,
     description: "Each created user's own quotas (they can only tighten the plan's)",
   })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
