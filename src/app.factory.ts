@@ -87,34 +87,33 @@ function registerHttpHooks(app: NestFastifyApplication, accessLog: PinoLogger | 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
 
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
-
-  // PostgreSQL refuses NUL in text, so a NUL in the query or path is a client error, caught before any handler.
-  fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    if (containsNul(request.query) || containsNul(request.params)) {
-      done(
-        new CommonError(CommonErrorCode.BAD_REQUEST, 'The URL contains a NUL character, which no parameter accepts.'),
-      );
-      return;
-    }
-    done();
-  });
-
-  // The request context (AsyncLocalStorage) is entered once the body is parsed, so guards, pipes,
-  // handlers and filters all run inside it; body-parsing callbacks would otherwise lose it.
-  fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    AsyncContext.run({ requestId: request.id }, done);
-  });
-
   // While draining, tell keep-alive clients to disconnect so closing does not wait for their idle sockets.
   let draining = false;
   fastify.addHook('preClose', (done: () => void) => {
     draining = true;
     done();
   });
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+
+  // One hook for the rest (each hook stage costs a runner per request):
+  // - PostgreSQL refuses NUL in text, so a NUL in the query or path is a client error, caught before any handler;
+  // - the request context (AsyncLocalStorage) is entered once the body is parsed, so guards, pipes,
+  //   handlers and filters all run inside it; body-parsing callbacks would otherwise lose it.
+  fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (containsNul(request.query) || containsNul(request.params)) {
+      done(
+        new CommonError(CommonErrorCode.BAD_REQUEST, 'The URL contains a NUL character, which no parameter accepts.'),
+      );
+      return;
+    }
+    AsyncContext.run({ requestId: request.id }, done);
+  });
+
+  // In-flight answers during the drain close their connection (idle ones are closed by Fastify).
   fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
     if (draining) reply.header('connection', 'close');
     done(null, payload);
