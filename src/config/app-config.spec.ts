@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       env: 'development',
       http: { port: 3000, host: '0.0.0.0', bodyLimitBytes: 1048576 },
       database: { url: undefined, dataDir: './data', migrationsRun: true },
-      redis: { url: undefined },
+      redis: { url: undefined, prefix: 'atrium' },
       log: { level: 'info', format: 'pretty' },
     });
   });
@@ -31,10 +31,11 @@ describe('loadConfig', () => {
       MIGRATIONS_RUN: 'false',
       LOG_FORMAT: 'json',
       BODY_LIMIT_BYTES: '2048',
+      REDIS_PREFIX: 'atrium-eu:prod',
     });
     expect(config.http.port).toBe(8080);
     expect(config.database).toMatchObject({ url: 'postgres://u@db:5432/atrium', migrationsRun: false });
-    expect(config.redis.url).toBe('redis://cache:6379');
+    expect(config.redis).toEqual({ url: 'redis://cache:6379', prefix: 'atrium-eu:prod' });
     expect(config.log.format).toBe('json');
     expect(config.http.bodyLimitBytes).toBe(2048);
   });
@@ -47,9 +48,18 @@ describe('loadConfig', () => {
       MIGRATIONS_RUN: 'maybe',
       DATABASE_URL: 'mysql://x',
       BODY_LIMIT_BYTES: '-1',
+      REDIS_PREFIX: 'has spaces',
     });
     const names = problems.map((p) => p.split(':')[0]).sort();
-    expect(names).toEqual(['BODY_LIMIT_BYTES', 'DATABASE_URL', 'LOG_FORMAT', 'MIGRATIONS_RUN', 'NODE_ENV', 'PORT']);
+    expect(names).toEqual([
+      'BODY_LIMIT_BYTES',
+      'DATABASE_URL',
+      'LOG_FORMAT',
+      'MIGRATIONS_RUN',
+      'NODE_ENV',
+      'PORT',
+      'REDIS_PREFIX',
+    ]);
   });
 
   it('requires a strong JWT_SECRET and a SECRETS_KEY in production, and never echoes them', () => {

@@ -76,6 +76,11 @@ export class EnvironmentVariables {
   @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
   REDIS_URL?: string;
 
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$/, {
+    message: 'REDIS_PREFIX must be 1-64 letters, digits, ":", "_", "." or "-", starting with a letter or digit',
+  })
+  REDIS_PREFIX = 'atrium';
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -293,7 +298,11 @@ export interface AppConfig {
     /** Tenant-scoped work runs as a role bound by row-level security policies (the backstop of scoping). */
     readonly rowLevelSecurity: boolean;
   };
-  readonly redis: { readonly url?: string };
+  readonly redis: {
+    readonly url?: string;
+    /** Starts every Redis key and channel, so deployments sharing one Redis stay apart. */
+    readonly prefix: string;
+  };
   /** Without an SMTP URL, mail is recorded in the outbox table and the log only. */
   readonly mail: { readonly smtpUrl?: string; readonly from: string };
   readonly log: { readonly level: EnvironmentVariables['LOG_LEVEL']; readonly format: 'json' | 'pretty' };
@@ -376,7 +385,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       migrationsRun: env.MIGRATIONS_RUN,
       rowLevelSecurity: env.DATABASE_RLS,
     },
-    redis: { url: env.REDIS_URL },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT ?? (isProduction ? 'json' : 'pretty') },
     auth: {

@@ -90,7 +90,7 @@ describe.each(adapters)('JobQueue on $name', (adapter) => {
     await t.close();
     if (adapter.kind === 'bullmq') {
       const redis = new Redis(redisUrl!);
-      const keys = await redis.keys(`atrium:jobs:*-${run}:*`);
+      const keys = await redis.keys(`${t.database.redisPrefix}:jobs:*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();
     }
@@ -258,7 +258,7 @@ describe.each(adapters)('JobQueue on $name', (adapter) => {
     const second =
       adapter.kind === 'table'
         ? new TableJobQueue(t.app.get(JobsRepository), uow, context, { pollIntervalMs: 50, concurrency: 3 })
-        : new BullMqJobQueue(context, uow, { url: redisUrl!, concurrency: 3 });
+        : new BullMqJobQueue(context, uow, { url: redisUrl!, prefix: t.database.redisPrefix, concurrency: 3 });
     const name = named('fan-out');
     const runs = new Map<number, string[]>();
     const handler =

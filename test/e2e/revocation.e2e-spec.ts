@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
 import { ApiKeyAuthenticator } from '../../src/core/auth/api-key-authenticator.js';
 import { PrincipalResolver } from '../../src/core/auth/principal-resolver.js';
 import { VerifiedTokens } from '../../src/core/auth/verified-tokens.js';
@@ -336,6 +337,38 @@ describe.each(MODES)(`revocation across two instances on one ${engine} database 
       await i1.dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [id]);
       expect((await i2.http(credential.probe)).statusCode).toBe(200);
       expect(cachedOn(i2, credential)).toBe(true);
+    });
+
+    it('keeps another deployment on the same Redis (another REDIS_PREFIX) out of these events', async () => {
+      const prefix = `${i1.database.redisPrefix}-other`;
+      const other = await createTestApp({ ...mode.env, REDIS_PREFIX: prefix }, [], { database });
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        // The other deployment listens, on its own channel.
+        await eventually('the other deployment subscribes', async () => {
+          const [, count] = (await redis.pubsub('NUMSUB', `${prefix}:events:principals-changed`)) as [string, number];
+          return count > 0 || undefined;
+        });
+        const tenant = await newTenant(i1);
+        const credential = asToken(tenant.admin);
+        await warm(i2, credential);
+        await warm(other, credential);
+
+        const out = await i1.http({
+          method: 'POST',
+          url: '/api/v1/auth/logout-all',
+          headers: bearer(tenant.admin.accessToken),
+        });
+        expect(out.statusCode).toBeLessThan(300);
+        await eventually(
+          'instance 2 hears the change',
+          async () => (await i2.http(credential.probe)).statusCode === 401 || undefined,
+        );
+        expect(cachedOn(other, credential)).toBe(true);
+      } finally {
+        await redis.quit();
+        await other.close();
+      }
     });
   }
 });

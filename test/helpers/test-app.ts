@@ -58,6 +58,7 @@ export async function createTestApp(
     SUPER_ADMIN_PASSWORD: SUPER_ADMIN.password,
     DATABASE_URL: database.url,
     REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: database.redisPrefix,
     ...env,
   });
   const logs = new MemoryLog();

@@ -41,6 +41,8 @@ export interface TestDatabase {
   url?: string;
   /** For the embedded engine: the migrated template to load. */
   overrides: DatabaseOverrides;
+  /** REDIS_PREFIX for the apps on this database: files sharing one Redis never see each other's keys or events. */
+  redisPrefix: string;
   drop(): Promise<void>;
 }
 
@@ -89,11 +91,16 @@ export async function cloneTemplateDatabase(): Promise<TestDatabase> {
     return {
       url: withDatabase(base, name),
       overrides: {},
+      redisPrefix: `atrium-test:${name}`,
       drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
     };
   }
   const seed = new Blob([await readFile(template)]);
-  return { overrides: { embeddedSeed: seed }, drop: async () => undefined };
+  return { overrides: { embeddedSeed: seed }, redisPrefix: embeddedRedisPrefix(), drop: async () => undefined };
+}
+
+function embeddedRedisPrefix(): string {
+  return `atrium-test:embedded_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -107,6 +114,7 @@ export async function cloneSharedTemplateDatabase(): Promise<TestDatabase> {
   const db = await PGlite.create({ loadDataDir: database.overrides.embeddedSeed });
   return {
     overrides: { embeddedDatabase: db },
+    redisPrefix: database.redisPrefix,
     drop: async () => {
       if (!db.closed) await db.close();
     },

@@ -71,7 +71,7 @@ export class RedisCounterStore extends CounterStore {
   async increment(key: string, windowMs: number, by = 1): Promise<CounterHit> {
     try {
       const [count, ttl] = await this.redis.command((client) =>
-        (client as WithIncrement).atriumIncrement(`atrium:counter:${key}`, windowMs, by),
+        (client as WithIncrement).atriumIncrement(`${this.redis.prefix}:counter:${key}`, windowMs, by),
       );
       return { count, resetInMs: ttl };
     } catch (err) {

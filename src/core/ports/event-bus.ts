@@ -31,18 +31,19 @@ export class MemoryEventBus extends EventBus {
   }
 }
 
-const CHANNEL_PREFIX = 'atrium:events:';
-
 /** Redis pub/sub: events reach every instance connected to the same Redis. */
 @Injectable()
 export class RedisEventBus extends MemoryEventBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EventBus');
   private readonly instanceId = randomUUID();
+  /** <REDIS_PREFIX>:events:<topic> */
+  private readonly channelPrefix: string;
   private subscriber?: Redis;
   private lastWarning = 0;
 
   constructor(private readonly redis: RedisConnection) {
     super();
+    this.channelPrefix = `${redis.prefix}:events:`;
   }
 
   async onModuleInit(): Promise<void> {
@@ -64,7 +65,7 @@ export class RedisEventBus extends MemoryEventBus implements OnModuleInit, OnApp
     await super.publish(topic, message);
     try {
       await this.redis.command((client) =>
-        client.publish(CHANNEL_PREFIX + topic, JSON.stringify({ from: this.instanceId, message })),
+        client.publish(this.channelPrefix + topic, JSON.stringify({ from: this.instanceId, message })),
       );
     } catch (err) {
       this.warn(`publish to ${topic} failed (other instances rely on their cache TTL): ${(err as Error).message}`);
@@ -77,17 +78,17 @@ export class RedisEventBus extends MemoryEventBus implements OnModuleInit, OnApp
 
   private async listen(topic: string): Promise<void> {
     try {
-      await this.subscriber!.subscribe(CHANNEL_PREFIX + topic);
+      await this.subscriber!.subscribe(this.channelPrefix + topic);
     } catch (err) {
       this.warn(`subscribe to ${topic} failed: ${(err as Error).message}`);
     }
   }
 
   private deliver(channel: string, raw: string): void {
-    if (!channel.startsWith(CHANNEL_PREFIX)) return;
+    if (!channel.startsWith(this.channelPrefix)) return;
     try {
       const { from, message } = JSON.parse(raw) as { from: string; message: unknown };
-      if (from !== this.instanceId) this.local.emit(channel.slice(CHANNEL_PREFIX.length), message);
+      if (from !== this.instanceId) this.local.emit(channel.slice(this.channelPrefix.length), message);
     } catch {
       this.warn(`ignored a malformed event on ${channel}`);
     }

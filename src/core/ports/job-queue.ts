@@ -429,11 +429,10 @@ export class TableJobQueue extends JobQueue {
 
 export interface BullMqJobQueueOptions {
   url: string;
+  /** REDIS_PREFIX: keys are <prefix>:jobs:<job name>:… */
+  prefix: string;
   concurrency: number;
 }
-
-/** Redis keys: atrium:jobs:<job name>:… */
-const BULLMQ_PREFIX = 'atrium:jobs';
 
 interface BullMqData {
   tenantId: string | null;
@@ -459,6 +458,7 @@ function keyedJobId(tenantId: string | null, jobKey: string): string {
  */
 export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
   private readonly connection: Redis;
+  private readonly prefix: string;
   private readonly queues = new Map<string, Queue<BullMqData>>();
   private readonly workers = new Map<string, Worker<BullMqData>>();
   private state: 'idle' | 'started' | 'stopping' | 'stopped' = 'idle';
@@ -470,6 +470,7 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
     options: BullMqJobQueueOptions,
   ) {
     super(context, options.concurrency);
+    this.prefix = `${options.prefix}:jobs`;
     // BullMQ's workers block on Redis, which needs unlimited retries per request.
     this.connection = new Redis(options.url, { maxRetriesPerRequest: null });
     this.connection.on('error', (err: Error) => this.warn(`Redis: ${err.message}`));
@@ -545,7 +546,7 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
   private queue(name: string): Queue<BullMqData> {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<BullMqData>(name, { connection: this.connection, prefix: BULLMQ_PREFIX });
+      queue = new Queue<BullMqData>(name, { connection: this.connection, prefix: this.prefix });
       queue.on('error', (err: Error) => this.warn(`Queue ${name}: ${err.message}`));
       this.queues.set(name, queue);
     }
@@ -572,7 +573,7 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
           throw err;
         }
       },
-      { connection: this.connection, prefix: BULLMQ_PREFIX, concurrency: registration.concurrency },
+      { connection: this.connection, prefix: this.prefix, concurrency: registration.concurrency },
     );
     worker.on('error', (err: Error) => this.warn(`Worker ${registration.name}: ${err.message}`));
     this.workers.set(registration.name, worker);

@@ -49,7 +49,11 @@ import { AesGcmSecretBox, loadSecretsKey, SecretBox } from './secret-box.js';
       inject: [APP_CONFIG, RequestContext, UnitOfWork, JobsRepository],
       useFactory: (config: AppConfig, context: RequestContext, uow: UnitOfWork, jobs: JobsRepository) =>
         config.redis.url
-          ? new BullMqJobQueue(context, uow, { url: config.redis.url, concurrency: config.jobs.concurrency })
+          ? new BullMqJobQueue(context, uow, {
+              url: config.redis.url,
+              prefix: config.redis.prefix,
+              concurrency: config.jobs.concurrency,
+            })
           : new TableJobQueue(jobs, uow, context, {
               pollIntervalMs: config.jobs.pollIntervalMs,
               concurrency: config.jobs.concurrency,

@@ -27,8 +27,11 @@ export class RedisUnavailableError extends Error {
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   readonly client: Redis | null;
+  /** Starts every key and channel this deployment uses (REDIS_PREFIX). */
+  readonly prefix: string;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.prefix = config.redis.prefix;
     this.client = config.redis.url
       ? new Redis(config.redis.url, {
           lazyConnect: true,
