@@ -94,11 +94,6 @@ function registerHttpHooks(app: NestFastifyApplication, accessLog: PinoLogger | 
     done();
   });
 
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
-
   // One hook for the rest (each hook stage costs a runner per request):
   // - PostgreSQL refuses NUL in text, so a NUL in the query or path is a client error, caught before any handler;
   // - the request context (AsyncLocalStorage) is entered once the body is parsed, so guards, pipes,
@@ -113,8 +108,10 @@ function registerHttpHooks(app: NestFastifyApplication, accessLog: PinoLogger | 
     AsyncContext.run({ requestId: request.id }, done);
   });
 
-  // In-flight answers during the drain close their connection (idle ones are closed by Fastify).
-  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+  // Every answer (errors and 404s included) carries its request id; in-flight answers during the
+  // drain close their connection (idle ones are closed by Fastify). No onRequest hook: one stage fewer.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+    reply.header('x-request-id', request.id);
     if (draining) reply.header('connection', 'close');
     done(null, payload);
   });
