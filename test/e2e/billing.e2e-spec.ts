@@ -441,6 +441,67 @@ describe('billing: usage events, rate limits, reports', () => {
     expect([unknown.statusCode, unknown.json().code]).toEqual([422, 'UNKNOWN_METER']);
   });
 
+  it('stores every field of an event exactly, whatever characters its text holds', async () => {
+    const tenant = await newTenant(t);
+    const member = await newUser(t, tenant, 'member');
+    const awkward = 'a,b "quoted" \\ back{slash} NULL \'single\' é 🚀';
+    const metadata = { note: awkward, nested: { list: [1, 'two', null], empty: '' } };
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const id = 'id,"q"\\{x}NULL';
+    const res = await postEvents(t, member, [
+      {
+        id,
+        meter: 'requests',
+        quantity: 3,
+        costMicros: 0,
+        model: awkward,
+        provider: 'NULL',
+        metadata,
+        timestamp: yesterday.toISOString(),
+      },
+      { id: 'plain', meter: 'requests', quantity: 1 },
+    ]);
+    expect(res.json().results).toEqual([
+      { id, result: 'accepted' },
+      { id: 'plain', result: 'accepted' },
+    ]);
+    const rows = await t.dataSource.query(
+      `SELECT event_id, user_id, meter, quantity::text, model, provider, metadata, occurred_at
+         FROM usage_events WHERE tenant_id = $1 ORDER BY event_id`,
+      [tenant.id],
+    );
+    expect(rows).toEqual([
+      {
+        event_id: id,
+        user_id: member.id,
+        meter: 'requests',
+        quantity: '3',
+        model: awkward,
+        provider: 'NULL',
+        metadata,
+        occurred_at: yesterday,
+      },
+      {
+        event_id: 'plain',
+        user_id: member.id,
+        meter: 'requests',
+        quantity: '1',
+        model: null,
+        provider: null,
+        metadata: null,
+        occurred_at: expect.any(Date),
+      },
+    ]);
+    const daily = await t.dataSource.query(
+      `SELECT day::text, model, provider, quantity::text FROM usage_daily WHERE tenant_id = $1 ORDER BY quantity`,
+      [tenant.id],
+    );
+    expect(daily).toEqual([
+      { day: expect.any(String), model: '', provider: '', quantity: '1' },
+      { day: yesterday.toISOString().slice(0, 10), model: awkward, provider: 'NULL', quantity: '3' },
+    ]);
+  });
+
   it('refuses bad input with 4xx problem details and writes nothing', async () => {
     const tenant = await newTenant(t);
     await subscribe(t, tenant, (await newPlan(t)).code);

@@ -453,14 +453,19 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
    * memory against what is left, and the counts written once per counter.
    */
   private async quotaBatch(events: NewUsageEvent[]) {
-    const checksOf = new Map<NewUsageEvent, QuotaCheck[]>();
-    const counters = new Map<string, { check: QuotaCheck; room: number; taken: number }>();
-    const keyOf = (c: QuotaCheck) => `${c.subjectId}|${c.meter}|${c.period}|${c.windowStart.toISOString()}`;
+    type Entry = { check: QuotaCheck; room: number; taken: number };
+    // Each event's counters, by reference: the key string is built once per check, not per look-up.
+    const entriesOf = new Map<NewUsageEvent, Entry[]>();
+    const counters = new Map<string, Entry>();
     for (const event of events) {
-      const checks = await this.policy.checks(event.meter, event.userId, event.occurredAt);
-      checksOf.set(event, checks);
-      for (const check of checks)
-        if (!counters.has(keyOf(check))) counters.set(keyOf(check), { check, room: 0, taken: 0 });
+      const entries: Entry[] = [];
+      for (const check of await this.policy.checks(event.meter, event.userId, event.occurredAt)) {
+        const key = `${check.subjectId}|${check.meter}|${check.period}|${check.windowStart.toISOString()}`;
+        let entry = counters.get(key);
+        if (!entry) counters.set(key, (entry = { check, room: 0, taken: 0 }));
+        entries.push(entry);
+      }
+      entriesOf.set(event, entries);
     }
     const locked = await this.counters.lockAll(lockOrder([...counters.values()].map((c) => c.check)));
     for (const [key, entry] of counters) {
@@ -469,8 +474,8 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     }
     return {
       admit: (event: NewUsageEvent): { code: string; reason: string } | null => {
-        for (const check of checksOf.get(event) ?? []) {
-          const entry = counters.get(keyOf(check))!;
+        for (const entry of entriesOf.get(event) ?? []) {
+          const { check } = entry;
           if (event.quantity > entry.room) {
             this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
             const taken = check.limit - entry.room;
@@ -483,8 +488,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         return null;
       },
       take: (event: NewUsageEvent) => {
-        for (const check of checksOf.get(event) ?? []) {
-          const entry = counters.get(keyOf(check))!;
+        for (const entry of entriesOf.get(event) ?? []) {
           entry.room -= event.quantity;
           entry.taken += event.quantity;
         }

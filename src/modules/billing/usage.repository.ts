@@ -49,31 +49,36 @@ export interface UsageRow {
   events: number;
 }
 
+/** The event columns after the tenant, with the types their arrays are cast to (one array per column). */
 const EVENT_COLUMNS = [
-  'event_id',
-  'user_id',
-  'api_key_id',
-  'reservation_id',
-  'meter',
-  'quantity',
-  'cost_micros',
-  'model',
-  'provider',
-  'latency_ms',
-  'status',
-  'client_ip',
-  'request_id',
-  'metadata',
-  'occurred_at',
+  ['event_id', 'varchar'],
+  ['user_id', 'uuid'],
+  ['api_key_id', 'uuid'],
+  ['reservation_id', 'uuid'],
+  ['meter', 'varchar'],
+  ['quantity', 'bigint'],
+  ['cost_micros', 'bigint'],
+  ['model', 'varchar'],
+  ['provider', 'varchar'],
+  ['latency_ms', 'int'],
+  ['status', 'varchar'],
+  ['client_ip', 'varchar'],
+  ['request_id', 'varchar'],
+  ['metadata', 'jsonb'],
+  ['occurred_at', 'timestamptz'],
 ] as const;
 
-/** `($2, $3, …), (…)` for rows of `width` parameters after the tenant. */
-function placeholders(rows: number, width: number): string {
-  return Array.from(
-    { length: rows },
-    (_, r) => `($1, ${Array.from({ length: width }, (_c, c) => `$${2 + r * width + c}`).join(', ')})`,
-  ).join(', ');
-}
+/**
+ * One statement text for any batch size: each column arrives as one array, so the
+ * statement is short, its parameters few, and PostgreSQL parses the same text every time.
+ */
+const INSERT_EVENTS = `INSERT INTO usage_events (tenant_id, ${EVENT_COLUMNS.map(([c]) => c).join(', ')})
+  SELECT $1, ${EVENT_COLUMNS.map(([c]) => `e.${c}`).join(', ')}
+    FROM unnest(${EVENT_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(', ')})
+         WITH ORDINALITY AS e(${EVENT_COLUMNS.map(([c]) => c).join(', ')}, position)
+   ORDER BY e.position
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+  RETURNING id, event_id`;
 
 /**
  * Usage events and the daily aggregates reports read. Events are written with
@@ -92,30 +97,23 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
     if (events.length === 0) return new Map();
     // One order for every writer, so concurrent batches sharing ids cannot deadlock.
     const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-    const params = sorted.flatMap((e) => [
-      e.eventId,
-      e.userId,
-      e.apiKeyId,
-      e.reservationId,
-      e.meter,
-      e.quantity,
-      e.costMicros,
-      e.model,
-      e.provider,
-      e.latencyMs,
-      e.status,
-      e.clientIp,
-      e.requestId,
-      e.metadata === null ? null : JSON.stringify(e.metadata),
-      e.occurredAt,
+    const rows = await this.query<{ id: string; event_id: string }>(INSERT_EVENTS, [
+      sorted.map((e) => e.eventId),
+      sorted.map((e) => e.userId),
+      sorted.map((e) => e.apiKeyId),
+      sorted.map((e) => e.reservationId),
+      sorted.map((e) => e.meter),
+      sorted.map((e) => e.quantity),
+      sorted.map((e) => e.costMicros),
+      sorted.map((e) => e.model),
+      sorted.map((e) => e.provider),
+      sorted.map((e) => e.latencyMs),
+      sorted.map((e) => e.status),
+      sorted.map((e) => e.clientIp),
+      sorted.map((e) => e.requestId),
+      sorted.map((e) => (e.metadata === null ? null : JSON.stringify(e.metadata))),
+      sorted.map((e) => e.occurredAt.toISOString()),
     ]);
-    const rows = await this.query<{ id: string; event_id: string }>(
-      `INSERT INTO usage_events (tenant_id, ${EVENT_COLUMNS.join(', ')})
-       VALUES ${placeholders(sorted.length, EVENT_COLUMNS.length)}
-       ON CONFLICT (tenant_id, event_id) DO NOTHING
-       RETURNING id, event_id`,
-      params,
-    );
     return new Map(rows.map((r) => [r.event_id, r.id]));
   }
 
@@ -153,13 +151,23 @@ export class UsageDailyRepository extends TenantScopedRepository<UsageDaily> {
     }
     if (groups.size === 0) return;
     const rows = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
+    const column = (i: number) => rows.map((g) => g.key[i]);
     await this.query(
       `INSERT INTO usage_daily AS d (tenant_id, day, meter, user_id, api_key_id, model, provider, quantity, cost_micros, events)
-       VALUES ${placeholders(rows.length, 9)}
+       SELECT $1, g.day, g.meter, g.user_id, g.api_key_id, g.model, g.provider, g.quantity, g.cost_micros, g.events
+         FROM unnest($2::date[], $3::varchar[], $4::uuid[], $5::uuid[], $6::varchar[], $7::varchar[],
+                     $8::bigint[], $9::bigint[], $10::bigint[])
+              WITH ORDINALITY AS g(day, meter, user_id, api_key_id, model, provider, quantity, cost_micros, events, position)
+        ORDER BY g.position
        ON CONFLICT (tenant_id, day, meter, user_id, api_key_id, model, provider) DO UPDATE
          SET quantity = d.quantity + EXCLUDED.quantity, cost_micros = d.cost_micros + EXCLUDED.cost_micros,
              events = d.events + EXCLUDED.events`,
-      rows.flatMap((g) => [...g.key, g.quantity, g.cost, g.events]),
+      [
+        ...[0, 1, 2, 3, 4, 5].map(column),
+        rows.map((g) => g.quantity),
+        rows.map((g) => g.cost),
+        rows.map((g) => g.events),
+      ],
     );
   }
 
