@@ -49,24 +49,24 @@ export interface UsageRow {
   events: number;
 }
 
-/** The event columns after the tenant, with the types their arrays are cast to (one array per column). */
-const EVENT_COLUMNS = [
-  ['event_id', 'varchar'],
-  ['user_id', 'uuid'],
-  ['api_key_id', 'uuid'],
-  ['reservation_id', 'uuid'],
-  ['meter', 'varchar'],
-  ['quantity', 'bigint'],
-  ['cost_micros', 'bigint'],
-  ['model', 'varchar'],
-  ['provider', 'varchar'],
-  ['latency_ms', 'int'],
-  ['status', 'varchar'],
-  ['client_ip', 'varchar'],
-  ['request_id', 'varchar'],
-  ['metadata', 'jsonb'],
-  ['occurred_at', 'timestamptz'],
-] as const;
+/** The event columns after the tenant: name, the type its array is cast to, and the value of an event. */
+const EVENT_COLUMNS: readonly (readonly [string, string, (e: NewUsageEvent) => unknown])[] = [
+  ['event_id', 'varchar', (e) => e.eventId],
+  ['user_id', 'uuid', (e) => e.userId],
+  ['api_key_id', 'uuid', (e) => e.apiKeyId],
+  ['reservation_id', 'uuid', (e) => e.reservationId],
+  ['meter', 'varchar', (e) => e.meter],
+  ['quantity', 'bigint', (e) => e.quantity],
+  ['cost_micros', 'bigint', (e) => e.costMicros],
+  ['model', 'varchar', (e) => e.model],
+  ['provider', 'varchar', (e) => e.provider],
+  ['latency_ms', 'int', (e) => e.latencyMs],
+  ['status', 'varchar', (e) => e.status],
+  ['client_ip', 'varchar', (e) => e.clientIp],
+  ['request_id', 'varchar', (e) => e.requestId],
+  ['metadata', 'jsonb', (e) => (e.metadata === null ? null : JSON.stringify(e.metadata))],
+  ['occurred_at', 'timestamptz', (e) => e.occurredAt.toISOString()],
+];
 
 /**
  * One statement text for any batch size: each column arrives as one array, so the
@@ -97,23 +97,10 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
     if (events.length === 0) return new Map();
     // One order for every writer, so concurrent batches sharing ids cannot deadlock.
     const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-    const rows = await this.query<{ id: string; event_id: string }>(INSERT_EVENTS, [
-      sorted.map((e) => e.eventId),
-      sorted.map((e) => e.userId),
-      sorted.map((e) => e.apiKeyId),
-      sorted.map((e) => e.reservationId),
-      sorted.map((e) => e.meter),
-      sorted.map((e) => e.quantity),
-      sorted.map((e) => e.costMicros),
-      sorted.map((e) => e.model),
-      sorted.map((e) => e.provider),
-      sorted.map((e) => e.latencyMs),
-      sorted.map((e) => e.status),
-      sorted.map((e) => e.clientIp),
-      sorted.map((e) => e.requestId),
-      sorted.map((e) => (e.metadata === null ? null : JSON.stringify(e.metadata))),
-      sorted.map((e) => e.occurredAt.toISOString()),
-    ]);
+    const rows = await this.query<{ id: string; event_id: string }>(
+      INSERT_EVENTS,
+      EVENT_COLUMNS.map(([, , value]) => sorted.map(value)),
+    );
     return new Map(rows.map((r) => [r.event_id, r.id]));
   }
 
