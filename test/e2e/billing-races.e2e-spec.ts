@@ -111,6 +111,27 @@ describe(`billing invariants under concurrency (${engine})`, () => {
     }
   });
 
+  it('creates one reservation, and holds once, for one idempotency key sent ten times in parallel', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { tenant, member } = await tenantOn({
+        quotas: [{ meter: 'images', limit: 100, period: 'day', scope: 'user' }],
+      });
+      const idempotencyKey = `same-${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => reserve(t, member, { meter: 'images', quantity: 4, idempotencyKey })),
+      );
+      expect(results.map((r) => r.statusCode)).toEqual(Array(10).fill(201));
+      expect(new Set(results.map((r) => r.json().id)).size).toBe(1);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM reservations WHERE tenant_id = $1`, [
+        tenant.id,
+      ]);
+      expect(n).toBe(1);
+      expect(await counters(t, tenant.id, 'images')).toEqual([expect.objectContaining({ used: 0, reserved: 4 })]);
+      const other = await reserve(t, member, { meter: 'images', quantity: 5, idempotencyKey });
+      expect([other.statusCode, other.json().code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
+    }
+  });
+
   it('never lets parallel commits and releases settle one reservation twice', async () => {
     const { tenant, member } = await tenantOn({
       quotas: [{ meter: 'images', limit: 10, period: 'day', scope: 'user' }],

@@ -157,14 +157,20 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
     super(Reservation, uow, context);
   }
 
-  async create(
+  /**
+   * Creates the reservation, unless one with its idempotency key exists (null then). A
+   * concurrent creation with the same key is waited for: whichever commits first wins.
+   */
+  async createUnlessKeyed(
     values: Omit<Reservation, 'tenantId' | 'id' | 'createdAt' | 'settledAt' | 'status'>,
-  ): Promise<Reservation> {
+  ): Promise<Reservation | null> {
     const id = randomUUID();
     const [row] = await this.query<{ created_at: Date }>(
       `INSERT INTO reservations (tenant_id, id, user_id, api_key_id, meter, quantity, estimated_cost_micros,
                                  wallet_hold_micros, holds, idempotency_key, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING created_at`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+       RETURNING created_at`,
       [
         id,
         values.userId,
@@ -178,6 +184,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
         values.expiresAt,
       ],
     );
+    if (!row) return null;
     return { ...values, tenantId: '', id, status: 'held', createdAt: new Date(row.created_at), settledAt: null };
   }
 

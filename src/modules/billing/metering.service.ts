@@ -129,49 +129,43 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const userId = await this.subjectOf(input.userId);
     await this.assertMeters([input.meter]);
     await this.credits.ensureIncluded();
-    try {
-      return await this.settle(
-        await this.uow.run(async (): Promise<Outcome<Reservation>> => {
+    return this.settle(
+      await this.uow.run(async (): Promise<Outcome<Reservation>> => {
+        const now = this.clock.now();
+        const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
+        const estimate = input.estimatedCostMicros ?? 0;
+        const prepaid = await this.prepaid();
+        // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
+        // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
+        const reservation = await this.reservations.createUnlessKeyed({
+          userId,
+          apiKeyId: this.context.principal.apiKeyId ?? null,
+          meter: input.meter,
+          quantity: input.quantity,
+          estimatedCostMicros: estimate,
+          walletHoldMicros: prepaid ? estimate : 0,
+          holds: checks.map((c) => ({
+            subjectId: c.subjectId,
+            period: c.period,
+            windowStart: c.windowStart.toISOString(),
+          })),
+          idempotencyKey: input.idempotencyKey,
+          expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+        });
+        if (!reservation) {
+          // A reservation with this key exists (or a parallel one just committed): answer with it.
           const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-          if (existing) return { ok: this.sameReservation(existing, input, userId) };
-          const now = this.clock.now();
-          const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
-          const estimate = input.estimatedCostMicros ?? 0;
-          const prepaid = await this.prepaid();
-          // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
-          // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
-          const reservation = await this.reservations.create({
-            userId,
-            apiKeyId: this.context.principal.apiKeyId ?? null,
-            meter: input.meter,
-            quantity: input.quantity,
-            estimatedCostMicros: estimate,
-            walletHoldMicros: prepaid ? estimate : 0,
-            holds: checks.map((c) => ({
-              subjectId: c.subjectId,
-              period: c.period,
-              windowStart: c.windowStart.toISOString(),
-            })),
-            idempotencyKey: input.idempotencyKey,
-            expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
-          });
-          for (const check of checks) {
-            if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
-              throw await this.quotaExceeded(check, input.quantity);
-            }
+          return { ok: this.sameReservation(existing!, input, userId) };
+        }
+        for (const check of checks) {
+          if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
+            throw await this.quotaExceeded(check, input.quantity);
           }
-          if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
-          return { ok: reservation };
-        }),
-      );
-    } catch (err) {
-      // The same idempotency key raced in from another request, which won: answer with its reservation.
-      if ((err as { driverError?: { code?: string } }).driverError?.code === '23505') {
-        const winner = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-        if (winner) return this.sameReservation(winner, input, userId);
-      }
-      throw err;
-    }
+        }
+        if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
+        return { ok: reservation };
+      }),
+    );
   }
 
   /**
