@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsInt, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 
 /** Trims surrounding white space from string input. */
 export const Trim = () =>
@@ -42,4 +42,23 @@ export const NewPasswordField = ({
   applyDecorators(
     (optional ? ApiPropertyOptional : ApiProperty)({ minLength: 8, maxLength: 128, description }),
     optionally(optional, IsString(), MinLength(8), MaxLength(128)),
+  );
+
+/** An integer in [min, max]. */
+export const IntField = ({
+  min,
+  max,
+  optional = false,
+  description,
+  default: byDefault,
+}: {
+  min: number;
+  max: number;
+  optional?: boolean;
+  description?: string;
+  default?: number;
+}) =>
+  applyDecorators(
+    (optional ? ApiPropertyOptional : ApiProperty)({ minimum: min, maximum: max, default: byDefault, description }),
+    optionally(optional, IsInt(), Min(min), Max(max)),
   );

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayUnique, IsArray, IsDateString, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ArrayUnique, IsArray, IsDateString, IsIn, IsOptional } from 'class-validator';
 import { Permission } from '../../../core/auth/permissions.js';
-import { NameField, Optional } from '../../../core/http/dto-fields.js';
+import { IntField, NameField, Optional } from '../../../core/http/dto-fields.js';
 import type { ApiKey } from '../../../core/identity/api-key.entity.js';
 
 export class CreateApiKeyDto {
@@ -32,11 +32,13 @@ export class ListApiKeysQuery {
 }
 
 export class RegenerateTenantKeyDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 604800, default: 0, description: 'Seconds the old key keeps working' })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(7 * 24 * 3600)
+  @IntField({
+    min: 0,
+    max: 7 * 24 * 3600,
+    optional: true,
+    default: 0,
+    description: 'Seconds the old key keeps working',
+  })
   graceSeconds?: number;
 }
 

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -19,7 +20,7 @@ import {
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
-import { NameField, Optional, Trim } from '../../../core/http/dto-fields.js';
+import { IntField, NameField, Optional, Trim } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import type { Meter } from '../entities/meter.entity.js';
 import { PERIODS, type Period, type Plan, QUOTA_SCOPES, type QuotaScope } from '../entities/plan.entity.js';
@@ -41,13 +42,13 @@ const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
 /** Free-form metadata: a JSON object of at most 4 KB. */
-function SmallJsonObject() {
-  return (target: object, propertyName: string) =>
+function SmallJsonObject(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
     registerDecorator({
       name: 'smallJsonObject',
       target: target.constructor,
-      propertyName,
-      options: { message: `${propertyName} must be an object of at most 4096 bytes as JSON` },
+      propertyName: String(propertyName),
+      options: { message: `${String(propertyName)} must be an object of at most 4096 bytes as JSON` },
       validator: {
         validate: (value: unknown) =>
           value !== null &&
@@ -57,6 +58,19 @@ function SmallJsonObject() {
       },
     });
 }
+
+/** The model and provider a use was made with, and its free-form metadata: the same on commits and events. */
+const ModelField = () =>
+  applyDecorators(ApiPropertyOptional({ maxLength: 200 }), Optional(), IsString(), MaxLength(200));
+const ProviderField = () =>
+  applyDecorators(ApiPropertyOptional({ maxLength: 100 }), Optional(), IsString(), MaxLength(100));
+const MetadataField = () =>
+  applyDecorators(
+    ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'At most 4 KB of JSON' }),
+    Optional(),
+    IsObject(),
+    SmallJsonObject(),
+  );
 
 /** A calendar day (UTC) that exists: 2026-02-30 is refused. */
 function CalendarDay() {
@@ -141,18 +155,10 @@ export class MeterDto {
 // ---- plans -----------------------------------------------------------------
 
 export class PlanRateLimitsDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, description: 'Per user or API key, on metered routes' })
-  @Optional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntField({ min: 1, max: 1_000_000, optional: true, description: 'Per user or API key, on metered routes' })
   requestsPerMinute?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 10_000_000, description: 'For the whole tenant, on metered routes' })
-  @Optional()
-  @IsInt()
-  @Min(1)
-  @Max(10_000_000)
+  @IntField({ min: 1, max: 10_000_000, optional: true, description: 'For the whole tenant, on metered routes' })
   tenantRequestsPerMinute?: number;
 }
 
@@ -160,10 +166,7 @@ export class PlanQuotaDto {
   @MeterCodeField()
   meter: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_QUANTITY })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 0, max: MAX_QUANTITY })
   limit: number;
 
   @ApiProperty({ enum: PERIODS })
@@ -179,16 +182,10 @@ export class PlanChargeDto {
   @MeterCodeField()
   meter: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_MICROS, description: 'Micros per unit of the meter' })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, description: 'Micros per unit of the meter' })
   unitPriceMicros: number;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_QUANTITY, description: 'Units per billing period before charging' })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 0, max: MAX_QUANTITY, description: 'Units per billing period before charging' })
   includedQuantity: number;
 }
 
@@ -196,11 +193,7 @@ class PlanFields {
   @NameField({ optional: true, example: 'Pro' })
   name?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Price per interval, in micros' })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, optional: true, description: 'Price per interval, in micros' })
   priceMicros?: number;
 
   @ApiPropertyOptional({ example: 'USD', description: 'ISO 4217 code' })
@@ -226,11 +219,7 @@ class PlanFields {
   @IsIn(['prepaid', 'postpaid'])
   billingMode?: 'prepaid' | 'postpaid';
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Credits granted at each period start' })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, optional: true, description: 'Credits granted at each period start' })
   includedCreditsMicros?: number;
 
   @ApiPropertyOptional({ type: PlanRateLimitsDto })
@@ -323,11 +312,7 @@ export class PutSubscriptionDto {
   @Matches(/^[a-z][a-z0-9_-]{0,63}$/, { message: 'planCode must be a plan code' })
   planCode: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 28, default: 1, description: 'Billing periods start on this day' })
-  @Optional()
-  @IsInt()
-  @Min(1)
-  @Max(28)
+  @IntField({ min: 1, max: 28, optional: true, default: 1, description: 'Billing periods start on this day' })
   anchorDay?: number;
 }
 
@@ -351,10 +336,7 @@ export class QuotaSettingDto {
   @IsIn(PERIODS)
   period: Period;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_QUANTITY })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 0, max: MAX_QUANTITY })
   limit: number;
 }
 
@@ -444,10 +426,7 @@ class CreditChangeDto {
 }
 
 export class GrantDto extends CreditChangeDto {
-  @ApiProperty({ minimum: 1, maximum: MAX_MICROS })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_MICROS)
+  @IntField({ min: 1, max: MAX_MICROS })
   amountMicros: number;
 }
 
@@ -473,10 +452,7 @@ export class ReserveDto {
   @MeterCodeField()
   meter: string;
 
-  @ApiProperty({ minimum: 1, maximum: MAX_QUANTITY })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 1, max: MAX_QUANTITY })
   quantity: number;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Tenant admins and the tenant app: whose usage it is' })
@@ -484,18 +460,10 @@ export class ReserveDto {
   @IsUUID()
   userId?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'Held in the wallet (prepaid plans)' })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, optional: true, description: 'Held in the wallet (prepaid plans)' })
   estimatedCostMicros?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 300 })
-  @Optional()
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @IntField({ min: 1, max: 3600, optional: true, default: 300 })
   ttlSeconds?: number;
 
   @ApiProperty({ description: 'The same key twice answers with the same reservation' })
@@ -530,40 +498,19 @@ export class ReservationDto {
 }
 
 export class CommitDto {
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: MAX_QUANTITY,
-    description: 'The actual quantity; at most the reserved one',
-  })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 0, max: MAX_QUANTITY, optional: true, description: 'The actual quantity; at most the reserved one' })
   quantity?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS, description: 'The actual cost (default: the estimate)' })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, optional: true, description: 'The actual cost (default: the estimate)' })
   costMicros?: number;
 
-  @ApiPropertyOptional({ maxLength: 200 })
-  @Optional()
-  @IsString()
-  @MaxLength(200)
+  @ModelField()
   model?: string;
 
-  @ApiPropertyOptional({ maxLength: 100 })
-  @Optional()
-  @IsString()
-  @MaxLength(100)
+  @ProviderField()
   provider?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'At most 4 KB of JSON' })
-  @Optional()
-  @IsObject()
-  @SmallJsonObject()
+  @MetadataField()
   metadata?: Record<string, unknown>;
 }
 
@@ -583,10 +530,7 @@ export class UsageEventInputDto {
   @MeterCodeField()
   meter: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_QUANTITY })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_QUANTITY)
+  @IntField({ min: 0, max: MAX_QUANTITY })
   quantity: number;
 
   @ApiPropertyOptional({ format: 'uuid' })
@@ -599,29 +543,16 @@ export class UsageEventInputDto {
   @IsDateString({ strict: true })
   timestamp?: string;
 
-  @ApiPropertyOptional({ maxLength: 200 })
-  @Optional()
-  @IsString()
-  @MaxLength(200)
+  @ModelField()
   model?: string;
 
-  @ApiPropertyOptional({ maxLength: 100 })
-  @Optional()
-  @IsString()
-  @MaxLength(100)
+  @ProviderField()
   provider?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MICROS })
-  @Optional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_MICROS)
+  @IntField({ min: 0, max: MAX_MICROS, optional: true })
   costMicros?: number;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'At most 4 KB of JSON' })
-  @Optional()
-  @IsObject()
-  @SmallJsonObject()
+  @MetadataField()
   metadata?: Record<string, unknown>;
 }
 

@@ -1,10 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  IsInt,
   Matches,
-  Max,
-  Min,
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
@@ -16,7 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../core/auth/permissions.js';
-import { EmailField, NameField, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
+import { EmailField, IntField, NameField, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { type User, UserStatus } from '../../../core/identity/user.entity.js';
 
@@ -98,10 +95,7 @@ export class BulkUserQuotaDto {
   @IsIn(QUOTA_PERIODS)
   period: (typeof QUOTA_PERIODS)[number];
 
-  @ApiProperty({ minimum: 0, maximum: 1_000_000_000_000 })
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000_000)
+  @IntField({ min: 0, max: 1_000_000_000_000 })
   limit: number;
 }
 
