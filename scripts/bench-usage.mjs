@@ -7,14 +7,14 @@
 // Usage: npm run bench:usage -- [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 //          [--redis-url redis://127.0.0.1:6379] [--seconds 8] [--connections 10] [--events 1000000]
 // Always measures the embedded database; with --database-url, PostgreSQL (+ Redis) as well.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { benchTenant, call, serverEnv, serverScript, sleep, start, withDatabase } from './bench-common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,53 +26,8 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
   },
 });
-const root = resolve(import.meta.dirname, '..');
-const admin = { email: 'bench-root@atrium.local', password: 'bench-super-admin-password' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
-
-function startServer(port, env) {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-usage'] : []),
-      join(root, 'dist/src/main.js'),
-    ],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    async ready() {
-      for (let i = 0; i < 1200; i++) {
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return;
-        } catch {
-          // not up yet
-        }
-        await sleep(50);
-      }
-      throw new Error('server did not become ready');
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function call(base, method, path, body, headers = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${await res.text()}`);
-  return res.status === 204 ? null : res.json();
-}
 
 function load(options) {
   return new Promise((done, fail) =>
@@ -80,58 +35,37 @@ function load(options) {
   );
 }
 
-/** A tenant on a plan without rate limits, with a generous daily user quota and credits, and a member's key. */
+/** A tenant on a plan without rate limits, with a generous daily user quota and credits, and its admin's key. */
 async function setup(base) {
-  const rootLogin = await call(base, 'POST', '/api/v1/auth/login', admin);
-  const rootAuth = { authorization: `Bearer ${rootLogin.accessToken}` };
   const code = `bench-${Date.now()}`;
-  await call(
-    base,
-    'POST',
-    '/api/v1/plans',
-    {
-      code,
-      name: 'Bench',
-      tier: 'bench',
-      billingMode: 'prepaid',
-      includedCreditsMicros: 0,
-      quotas: [{ meter: 'requests', limit: 1_000_000_000, period: 'day', scope: 'user' }],
+  return benchTenant(base, {
+    slug: code,
+    prepare: (rootAuth) =>
+      call(
+        base,
+        'POST',
+        '/api/v1/plans',
+        {
+          code,
+          name: 'Bench',
+          tier: 'bench',
+          billingMode: 'prepaid',
+          includedCreditsMicros: 0,
+          quotas: [{ meter: 'requests', limit: 1_000_000_000, period: 'day', scope: 'user' }],
+        },
+        rootAuth,
+      ),
+    configure: async (tenantId, rootAuth) => {
+      await call(base, 'PUT', `/api/v1/tenants/${tenantId}/subscription`, { planCode: code }, rootAuth);
+      await call(
+        base,
+        'POST',
+        `/api/v1/tenants/${tenantId}/credits/grants`,
+        { amountMicros: 1_000_000_000_000, reason: 'bench', idempotencyKey: 'bench' },
+        rootAuth,
+      );
     },
-    rootAuth,
-  );
-  const created = await call(
-    base,
-    'POST',
-    '/api/v1/tenants',
-    {
-      name: 'Bench',
-      slug: code,
-      admin: { email: 'bench@atrium.local', name: 'Bench', password: 'bench tenant admin pw' },
-    },
-    rootAuth,
-  );
-  const tenantId = created.tenant.id;
-  await call(base, 'PUT', `/api/v1/tenants/${tenantId}/subscription`, { planCode: code }, rootAuth);
-  await call(
-    base,
-    'POST',
-    `/api/v1/tenants/${tenantId}/credits/grants`,
-    { amountMicros: 1_000_000_000_000, reason: 'bench', idempotencyKey: 'bench' },
-    rootAuth,
-  );
-  const user = await call(base, 'POST', '/api/v1/auth/login', {
-    email: 'bench@atrium.local',
-    password: 'bench tenant admin pw',
-    tenant: created.tenant.slug,
   });
-  const key = await call(
-    base,
-    'POST',
-    '/api/v1/api-keys',
-    { name: 'bench' },
-    { authorization: `Bearer ${user.accessToken}` },
-  );
-  return { tenantId, key: key.key, adminToken: user.accessToken };
 }
 
 async function ingest(base, key) {
@@ -255,26 +189,11 @@ async function measure(engine, databaseUrl, redisUrl) {
   const port = 3998;
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-usage-'));
-  const env = {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl ?? '',
-    REDIS_URL: redisUrl ?? '',
-    LOG_LEVEL: args['log-level'],
-    LOG_FORMAT: 'json',
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-123',
-    SECRETS_KEY: 'a'.repeat(64),
-    SUPER_ADMIN_EMAIL: admin.email,
-    SUPER_ADMIN_PASSWORD: admin.password,
-    BCRYPT_COST: '4',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
-  };
-  let server = startServer(port, env);
+  const env = serverEnv({ port, dataDir, databaseUrl, redisUrl, logLevel: args['log-level'] });
+  let server = start(serverScript, { port, env });
   try {
-    await server.ready();
-    const { tenantId, key, adminToken } = await setup(base);
+    await server.ready('/health/ready');
+    const { tenantId, key, jwt } = await setup(base);
     if (process.env.BENCH_PAUSE) {
       console.log(base, key);
       await sleep(Number(process.env.BENCH_PAUSE));
@@ -298,13 +217,12 @@ async function measure(engine, databaseUrl, redisUrl) {
       const db = await PGlite.create(join(dataDir, 'pglite'));
       await seed((text, params) => db.query(text, params), tenantId, count);
       await db.close();
-      server = startServer(port, env);
-      await server.ready();
+      server = start(serverScript, { port, env });
+      await server.ready('/health/ready');
     }
-    const auth = { authorization: `Bearer ${adminToken}` };
-    const summary = await latencies(`${base}/api/v1/usage/summary?groupBy=day`, auth);
-    const byUser = await latencies(`${base}/api/v1/usage/summary?groupBy=user`, auth);
-    const alone = await latencies(`${base}/api/v1/usage/summary?groupBy=day`, auth, 1);
+    const summary = await latencies(`${base}/api/v1/usage/summary?groupBy=day`, jwt);
+    const byUser = await latencies(`${base}/api/v1/usage/summary?groupBy=user`, jwt);
+    const alone = await latencies(`${base}/api/v1/usage/summary?groupBy=day`, jwt, 1);
     return {
       engine,
       liveRps: (liveRps + liveAfter) / 2,
@@ -317,21 +235,6 @@ async function measure(engine, databaseUrl, redisUrl) {
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function withDatabase(fn) {
-  const url = new URL(args['database-url']);
-  const name = `atrium_bench_usage_${Date.now()}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}"`);
-  try {
-    url.pathname = `/${name}`;
-    return await fn(url.toString());
-  } finally {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
   }
 }
 
@@ -359,7 +262,9 @@ function report(r) {
 const results = [await measure('embedded PGlite', undefined, undefined)];
 if (args['database-url']) {
   results.push(
-    await withDatabase((url) => measure(`PostgreSQL${args['redis-url'] ? ' + Redis' : ''}`, url, args['redis-url'])),
+    await withDatabase(args['database-url'], `atrium_bench_usage_${Date.now()}`, (url) =>
+      measure(`PostgreSQL${args['redis-url'] ? ' + Redis' : ''}`, url, args['redis-url']),
+    ),
   );
 }
 results.forEach(report);
