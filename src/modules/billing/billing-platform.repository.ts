@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PlatformRepository } from '../../core/database/platform.repository.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { Reservation } from './entities/usage.entity.js';
+import { type UsageRow, type UsageSums, usageTotals } from './usage.repository.js';
 
 export const PLATFORM_GROUPS = {
   tenant: 'd.tenant_id::text',
@@ -49,7 +50,7 @@ export class BillingPlatformRepository extends PlatformRepository<Reservation> {
     groupBy: PlatformGroupBy,
     meter: string | undefined,
     limit: number,
-  ): Promise<{ key: string; quantity: number; costMicros: number; events: number }[]> {
+  ): Promise<UsageRow[]> {
     const column = PLATFORM_GROUPS[groupBy];
     const params: unknown[] = [from, to];
     let where = 'd.day BETWEEN $1 AND $2';
@@ -58,7 +59,7 @@ export class BillingPlatformRepository extends PlatformRepository<Reservation> {
       where += ` AND d.meter = $${params.length}`;
     }
     params.push(limit);
-    const rows: { key: string; quantity: string; cost: string; events: string }[] = await this.run((_r, manager) =>
+    const rows: (UsageSums & { key: string })[] = await this.run((_r, manager) =>
       manager.query(
         `SELECT ${column} AS key, sum(d.quantity) AS quantity, sum(d.cost_micros) AS cost, sum(d.events) AS events
            FROM usage_daily d
@@ -71,11 +72,6 @@ export class BillingPlatformRepository extends PlatformRepository<Reservation> {
         params,
       ),
     );
-    return rows.map((r) => ({
-      key: r.key,
-      quantity: Number(r.quantity),
-      costMicros: Number(r.cost),
-      events: Number(r.events),
-    }));
+    return rows.map((r) => ({ key: r.key, ...usageTotals(r) }));
   }
 }

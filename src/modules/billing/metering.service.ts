@@ -80,6 +80,27 @@ export interface RequestOrigin {
   requestId: string | null;
 }
 
+/** A succeeded usage event: what was used, what the caller reported with it, and where the request came from. */
+function usageEvent(
+  use: Pick<
+    NewUsageEvent,
+    'eventId' | 'userId' | 'apiKeyId' | 'reservationId' | 'meter' | 'quantity' | 'costMicros' | 'occurredAt'
+  >,
+  reported: { model?: string; provider?: string; metadata?: Record<string, unknown> },
+  origin: RequestOrigin,
+): NewUsageEvent {
+  return {
+    ...use,
+    model: reported.model ?? null,
+    provider: reported.provider ?? null,
+    metadata: reported.metadata ?? null,
+    latencyMs: null,
+    status: 'succeeded',
+    clientIp: origin.clientIp,
+    requestId: origin.requestId,
+  };
+}
+
 type Outcome<T> = { ok: T } | { error: BillingError; sideEffect?: () => Promise<void> };
 
 /**
@@ -198,23 +219,20 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         const cost = input.costMicros ?? reservation.estimatedCostMicros;
         const prepaid = reservation.walletHoldMicros > 0 || (await this.prepaid());
         await this.reservations.settle(reservation.id, 'committed', now);
-        const event: NewUsageEvent = {
-          eventId: `reservation:${reservation.id}`,
-          userId: reservation.userId,
-          apiKeyId: reservation.apiKeyId,
-          reservationId: reservation.id,
-          meter: reservation.meter,
-          quantity,
-          costMicros: cost,
-          model: input.model ?? null,
-          provider: input.provider ?? null,
-          latencyMs: null,
-          status: 'succeeded',
-          clientIp: origin.clientIp,
-          requestId: origin.requestId,
-          metadata: input.metadata ?? null,
-          occurredAt: now,
-        };
+        const event = usageEvent(
+          {
+            eventId: `reservation:${reservation.id}`,
+            userId: reservation.userId,
+            apiKeyId: reservation.apiKeyId,
+            reservationId: reservation.id,
+            meter: reservation.meter,
+            quantity,
+            costMicros: cost,
+            occurredAt: now,
+          },
+          input,
+          origin,
+        );
         await this.usage.insertNew([event]);
         // The shared rows last, in the order every path takes them: counters, the wallet, the daily aggregate.
         await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, quantity);
@@ -297,23 +315,20 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       }
       candidates.push({
         index,
-        event: {
-          eventId: input.id,
-          userId,
-          apiKeyId: principal.apiKeyId ?? null,
-          reservationId: null,
-          meter: input.meter,
-          quantity: input.quantity,
-          costMicros: input.costMicros ?? 0,
-          model: input.model ?? null,
-          provider: input.provider ?? null,
-          latencyMs: null,
-          status: 'succeeded',
-          clientIp: origin.clientIp,
-          requestId: origin.requestId,
-          metadata: input.metadata ?? null,
-          occurredAt,
-        },
+        event: usageEvent(
+          {
+            eventId: input.id,
+            userId,
+            apiKeyId: principal.apiKeyId ?? null,
+            reservationId: null,
+            meter: input.meter,
+            quantity: input.quantity,
+            costMicros: input.costMicros ?? 0,
+            occurredAt,
+          },
+          input,
+          origin,
+        ),
       });
     });
     if (candidates.length > 0) {

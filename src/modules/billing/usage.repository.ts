@@ -49,6 +49,19 @@ export interface UsageRow {
   events: number;
 }
 
+/** A row of sums over the daily aggregates, as PostgreSQL returns them (bigint sums as text). */
+export interface UsageSums {
+  quantity: string;
+  cost: string;
+  events: string;
+}
+
+export const usageTotals = (r: UsageSums): Omit<UsageRow, 'key'> => ({
+  quantity: Number(r.quantity),
+  costMicros: Number(r.cost),
+  events: Number(r.events),
+});
+
 /** The event columns after the tenant: name, the type its array is cast to, and the value of an event. */
 const EVENT_COLUMNS: readonly (readonly [string, string, (e: NewUsageEvent) => unknown])[] = [
   ['event_id', 'varchar', (e) => e.eventId],
@@ -172,18 +185,13 @@ export class UsageDailyRepository extends TenantScopedRepository<UsageDaily> {
       where += ` AND user_id = $${params.length + 1}`;
     }
     params.push(limit);
-    const rows = await this.query<{ key: string; quantity: string; cost: string; events: string }>(
+    const rows = await this.query<UsageSums & { key: string }>(
       `SELECT ${column}::text AS key, sum(quantity) AS quantity, sum(cost_micros) AS cost, sum(events) AS events
          FROM usage_daily WHERE ${where}
         GROUP BY ${column} ORDER BY ${groupBy === 'day' ? 'key' : 'sum(quantity) DESC, key'} LIMIT $${params.length + 1}`,
       params,
     );
-    return rows.map((r) => ({
-      key: r.key,
-      quantity: Number(r.quantity),
-      costMicros: Number(r.cost),
-      events: Number(r.events),
-    }));
+    return rows.map((r) => ({ key: r.key, ...usageTotals(r) }));
   }
 
   /** Usage of each meter in [from, to) as timestamps (statements: a billing period). */
@@ -191,16 +199,11 @@ export class UsageDailyRepository extends TenantScopedRepository<UsageDaily> {
     from: Date,
     to: Date,
   ): Promise<Map<string, { quantity: number; costMicros: number; events: number }>> {
-    const rows = await this.query<{ meter: string; quantity: string; cost: string; events: string }>(
+    const rows = await this.query<UsageSums & { meter: string }>(
       `SELECT meter, sum(quantity) AS quantity, sum(cost_micros) AS cost, sum(events) AS events FROM usage_daily
         WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date GROUP BY meter`,
       [from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
     );
-    return new Map(
-      rows.map((r) => [
-        r.meter,
-        { quantity: Number(r.quantity), costMicros: Number(r.cost), events: Number(r.events) },
-      ]),
-    );
+    return new Map(rows.map((r) => [r.meter, usageTotals(r)]));
   }
 }
