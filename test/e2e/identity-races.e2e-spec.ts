@@ -328,6 +328,8 @@ describe(`tenant creation is one unit of work on ${engine}`, () => {
     return { ...row, delivered: smtp.to(email).length };
   }
   const none = { tenants: 0, users: 0, mails: 0, tokens: 0, keys: 0, delivered: 0 };
+  /** A creation that committed: one of each, and its mail delivered. */
+  const complete = { tenants: 1, users: 1, mails: 1, tokens: 1, keys: 1, delivered: 1 };
 
   it('leaves nothing of a creation that fails midway, and the slug stays free', async () => {
     await rounds(async () => {
@@ -354,14 +356,7 @@ describe(`tenant creation is one unit of work on ${engine}`, () => {
       expect(await traces(doomed.slug, doomed.email)).toEqual(none);
       expect(await traces(common.slug, common.email)).toEqual(none);
       expect(await traces(race.slug, loser)).toEqual({ ...none, tenants: 1, keys: 1 });
-      expect(await traces(race.slug, winner)).toEqual({
-        tenants: 1,
-        users: 1,
-        mails: 1,
-        tokens: 1,
-        keys: 1,
-        delivered: 1,
-      });
+      expect(await traces(race.slug, winner)).toEqual(complete);
       expect(await rowCounts()).toEqual({
         tenants: before.tenants + 1,
         users: before.users + 1,
@@ -438,27 +433,13 @@ describe(`tenant creation is one unit of work on ${engine}`, () => {
             expect(await traces(slug, email)).toEqual(none);
             const again = await createTenant(`Again ${u}`, slug, { email });
             expect([again.statusCode, again.json().tenant?.slug]).toEqual([201, slug]);
-            expect(await traces(slug, email)).toEqual({
-              tenants: 1,
-              users: 1,
-              mails: 1,
-              tokens: 1,
-              keys: 1,
-              delivered: 1,
-            });
+            expect(await traces(slug, email)).toEqual(complete);
           } else {
             // Let go, the same transaction commits all of it, and only then is the mail delivered.
             await locker.query('COMMIT');
             const res = await response;
             expect(res.statusCode).toBe(201);
-            expect(await traces(slug, email)).toEqual({
-              tenants: 1,
-              users: 1,
-              mails: 1,
-              tokens: 1,
-              keys: 1,
-              delivered: 1,
-            });
+            expect(await traces(slug, email)).toEqual(complete);
           }
         });
       });

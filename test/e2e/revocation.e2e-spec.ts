@@ -14,6 +14,7 @@ import {
   newTenant,
   newUser,
   superAdmin,
+  tenantKey,
   type TenantFixture,
 } from '../helpers/factories.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -97,14 +98,7 @@ async function personalKey(t: TestApp, owner: Account): Promise<{ id: string; ke
 
 async function tenantWithKey(t: TestApp): Promise<TenantFixture & { key: string }> {
   const tenant = await newTenant(t);
-  const res = await t.http({
-    method: 'POST',
-    url: `/api/v1/tenants/${tenant.id}/regenerate-api-key`,
-    headers: bearer(tenant.admin.accessToken),
-    payload: {},
-  });
-  expect(res.statusCode).toBe(200);
-  return { ...tenant, key: res.json().key };
+  return { ...tenant, key: (await tenantKey(t, tenant)).key };
 }
 
 const patchUser = (t: TestApp, actor: Account, id: string, payload: object) => () =>
