@@ -36,14 +36,6 @@ export class BillingPlatformRepository extends PlatformRepository<Reservation> {
     return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
   }
 
-  /** Every live tenant, for the included-credits sweep. */
-  async liveTenantIds(): Promise<string[]> {
-    const rows: { id: string }[] = await this.run((_r, manager) =>
-      manager.query(`SELECT id FROM tenants WHERE status <> 'deleted' ORDER BY id`),
-    );
-    return rows.map((r) => r.id);
-  }
-
   async summary(
     from: string,
     to: string,

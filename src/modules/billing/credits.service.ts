@@ -40,7 +40,7 @@ export class CreditsService {
   /**
    * Grants the plan's included credits for the current billing period, once:
    * the ledger's idempotency key is the period, so any number of instances
-   * (and this lazy path racing the periodic sweep) grant it exactly once.
+   * asking at once grant it exactly once.
    */
   async ensureIncluded(): Promise<void> {
     const tenantId = this.context.tenantId;

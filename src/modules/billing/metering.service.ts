@@ -101,7 +101,8 @@ function usageEvent(
   };
 }
 
-type Outcome<T> = { ok: T } | { error: BillingError; sideEffect?: () => Promise<void> };
+/** What a unit of work that must commit before it refuses answers: its result, or the refusal to throw after the commit. */
+type Outcome<T> = { ok: T } | { error: BillingError };
 
 /**
  * Metering: reservations hold quota and credits, commits record the actual
@@ -145,48 +146,45 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     await this.sweeping;
   }
 
-  async reserve(input: ReserveInput, origin: RequestOrigin): Promise<Reservation> {
-    void origin;
+  async reserve(input: ReserveInput): Promise<Reservation> {
     const userId = await this.subjectOf(input.userId);
     await this.assertMeters([input.meter]);
     await this.credits.ensureIncluded();
-    return this.settle(
-      await this.uow.run(async (): Promise<Outcome<Reservation>> => {
-        const now = this.clock.now();
-        const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
-        const estimate = input.estimatedCostMicros ?? 0;
-        const prepaid = await this.prepaid();
-        // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
-        // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
-        const reservation = await this.reservations.createUnlessKeyed({
-          userId,
-          apiKeyId: this.context.principal.apiKeyId ?? null,
-          meter: input.meter,
-          quantity: input.quantity,
-          estimatedCostMicros: estimate,
-          walletHoldMicros: prepaid ? estimate : 0,
-          holds: checks.map((c) => ({
-            subjectId: c.subjectId,
-            period: c.period,
-            windowStart: c.windowStart.toISOString(),
-          })),
-          idempotencyKey: input.idempotencyKey,
-          expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
-        });
-        if (!reservation) {
-          // A reservation with this key exists (or a parallel one just committed): answer with it.
-          const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-          return { ok: this.sameReservation(existing!, input, userId) };
+    return this.uow.run(async (): Promise<Reservation> => {
+      const now = this.clock.now();
+      const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
+      const estimate = input.estimatedCostMicros ?? 0;
+      const prepaid = await this.prepaid();
+      // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
+      // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
+      const reservation = await this.reservations.createUnlessKeyed({
+        userId,
+        apiKeyId: this.context.principal.apiKeyId ?? null,
+        meter: input.meter,
+        quantity: input.quantity,
+        estimatedCostMicros: estimate,
+        walletHoldMicros: prepaid ? estimate : 0,
+        holds: checks.map((c) => ({
+          subjectId: c.subjectId,
+          period: c.period,
+          windowStart: c.windowStart.toISOString(),
+        })),
+        idempotencyKey: input.idempotencyKey,
+        expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+      });
+      if (!reservation) {
+        // A reservation with this key exists (or a parallel one just committed): answer with it.
+        const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
+        return this.sameReservation(existing!, input, userId);
+      }
+      for (const check of checks) {
+        if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
+          throw await this.quotaExceeded(check, input.quantity);
         }
-        for (const check of checks) {
-          if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
-            throw await this.quotaExceeded(check, input.quantity);
-          }
-        }
-        if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
-        return { ok: reservation };
-      }),
-    );
+      }
+      if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
+      return reservation;
+    });
   }
 
   /**
@@ -196,7 +194,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
    * never goes below zero.
    */
   async commit(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
-    return this.settle(
+    return this.unwrap(
       await this.uow.run(async (): Promise<Outcome<Committed>> => {
         const reservation = await this.heldReservation(id);
         const now = this.clock.now();
@@ -530,7 +528,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     await this.wallet.releaseHold(reservation.walletHoldMicros);
   }
 
-  private async settle<T>(outcome: Outcome<T>): Promise<T> {
+  private unwrap<T>(outcome: Outcome<T>): T {
     if ('ok' in outcome) return outcome.ok;
     throw outcome.error;
   }

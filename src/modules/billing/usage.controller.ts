@@ -89,11 +89,8 @@ export class UsageController {
   @ApiCreatedResponse({ type: ReservationDto })
   @ApiPaymentRequiredResponse({ description: 'INSUFFICIENT_CREDITS (prepaid plans), with available and required' })
   @ApiUnprocessableEntityResponse({ description: 'UNKNOWN_METER' })
-  async reserve(@Body() body: ReserveDto, @Req() request: FastifyRequest, @Ip() ip: string): Promise<ReservationDto> {
-    const reservation = await this.metering.reserve(
-      { ...body, ttlSeconds: body.ttlSeconds ?? 300 },
-      origin(request, ip),
-    );
+  async reserve(@Body() body: ReserveDto): Promise<ReservationDto> {
+    const reservation = await this.metering.reserve({ ...body, ttlSeconds: body.ttlSeconds ?? 300 });
     return ReservationDto.from(reservation);
   }
 

@@ -193,19 +193,6 @@ export class LedgerRepository extends TenantScopedRepository<LedgerEntry> {
     super(LedgerEntry, uow, context);
   }
 
-  /** The ledger, newest first. */
-  ledger(limit: number, offset: number): Promise<[LedgerEntry[], number]> {
-    return this.ledgerRows(limit, offset);
-  }
-
-  /** Sum of every ledger entry (equals the balance). */
-  async ledgerSum(): Promise<number> {
-    const [row] = await this.query<{ sum: string | null }>(
-      `SELECT sum(amount_micros) AS sum FROM ledger_entries WHERE tenant_id = $1`,
-    );
-    return Number(row?.sum ?? 0);
-  }
-
   /** Credits added (grants, included, positive adjustments) and used (debits) in [from, to). */
   async movements(from: Date, to: Date): Promise<{ grantedMicros: number; usedMicros: number }> {
     const [row] = await this.query<{ granted: string | null; used: string | null }>(
@@ -225,7 +212,8 @@ export class LedgerRepository extends TenantScopedRepository<LedgerEntry> {
     return rows.length > 0;
   }
 
-  private async ledgerRows(limit: number, offset: number): Promise<[LedgerEntry[], number]> {
+  /** The ledger, newest first. */
+  async ledger(limit: number, offset: number): Promise<[LedgerEntry[], number]> {
     const rows = await this.query<Record<string, unknown>>(
       `SELECT id, kind, amount_micros, balance_after_micros, reason, reference, idempotency_key, created_at,
               count(*) OVER () AS total
