@@ -434,7 +434,10 @@ export default async () => {
               name: { required: true, type: () => String },
               tier: { required: true, type: () => String },
             },
-            UpdatePlanDto: {},
+            UpdatePlanDto: {
+              name: { required: false, type: () => String },
+              tier: { required: false, type: () => String },
+            },
             ListPlansQuery: { all: { required: false, enum: ['false', 'true'] } },
             PlanDto: {
               id: { required: true, type: () => String },

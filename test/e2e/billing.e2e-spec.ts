@@ -91,6 +91,16 @@ describe('billing: catalog and subscriptions', () => {
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ code: 'UNKNOWN_METER', meters: ['nope'] });
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM plans`)).toEqual(before);
+    for (const [payload, missing] of [
+      [{ code: 'no-name', tier: 'pro' }, 'name'],
+      [{ code: 'no-tier', name: 'No tier' }, 'tier'],
+      [{ code: 'bare' }, 'name'],
+    ] as const) {
+      const res = await t.http({ method: 'POST', url: '/api/v1/plans', headers: bearer(root.accessToken), payload });
+      expect([res.statusCode, res.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.json().errors.map((e: { field: string }) => e.field)).toContain(missing);
+    }
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM plans`)).toEqual(before);
     const plan = await newPlan(t);
     const tenant = await newTenant(t);
     const archive = await t.http({

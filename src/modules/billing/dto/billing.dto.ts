@@ -189,10 +189,23 @@ export class PlanChargeDto {
   includedQuantity: number;
 }
 
-class PlanFields {
-  @NameField({ optional: true, example: 'Pro' })
-  name?: string;
+/** The routing tier the generation gateway uses. */
+const TierField = ({ optional }: { optional: boolean }) =>
+  applyDecorators(
+    (optional ? ApiPropertyOptional : ApiProperty)({
+      example: 'pro',
+      description: 'Routing tier the generation gateway uses',
+    }),
+    ...(optional ? [Optional()] : []),
+    Matches(/^[a-z0-9_-]{1,32}$/, { message: 'tier must be 1..32 lower-case letters, digits, _ or -' }),
+  );
 
+/**
+ * The fields a plan is created and updated with. `name` and `tier` are declared
+ * in each subclass: class-validator keeps an inherited Optional() whatever a
+ * subclass adds, so a required field cannot be made so by re-declaring it.
+ */
+class PlanFields {
   @IntField({ min: 0, max: MAX_MICROS, optional: true, description: 'Price per interval, in micros' })
   priceMicros?: number;
 
@@ -205,11 +218,6 @@ class PlanFields {
   @Optional()
   @IsIn(['month', 'year'])
   interval?: 'month' | 'year';
-
-  @ApiPropertyOptional({ example: 'pro', description: 'Routing tier the generation gateway uses' })
-  @Optional()
-  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'tier must be 1..32 lower-case letters, digits, _ or -' })
-  tier?: string;
 
   @ApiPropertyOptional({
     enum: ['prepaid', 'postpaid'],
@@ -251,14 +259,19 @@ export class CreatePlanDto extends PlanFields {
   code: string;
 
   @NameField({ example: 'Team' })
-  declare name: string;
+  name: string;
 
-  @ApiProperty({ example: 'pro' })
-  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'tier must be 1..32 lower-case letters, digits, _ or -' })
-  declare tier: string;
+  @TierField({ optional: false })
+  tier: string;
 }
 
-export class UpdatePlanDto extends PlanFields {}
+export class UpdatePlanDto extends PlanFields {
+  @NameField({ optional: true, example: 'Pro' })
+  name?: string;
+
+  @TierField({ optional: true })
+  tier?: string;
+}
 
 export class ListPlansQuery {
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Super admins: archived plans too' })
