@@ -36,10 +36,9 @@ class ProbeBody {
 }
 
 /** Resolves when a request has reached GET /probe/slow (so a test knows it is in flight). */
-export const slowRequestArrived = { wait: Promise.resolve(), arrive: () => {} };
+let slowRequestArrived = () => {};
 export function expectSlowRequest(): Promise<void> {
-  slowRequestArrived.wait = new Promise<void>((resolve) => (slowRequestArrived.arrive = resolve));
-  return slowRequestArrived.wait;
+  return new Promise<void>((resolve) => (slowRequestArrived = resolve));
 }
 
 /** Routes that exist only in tests, to drive the real HTTP pipeline (pipes, filters, hooks). */
@@ -58,7 +57,7 @@ class ProbeController {
 
   @Get('slow')
   async slow() {
-    slowRequestArrived.arrive();
+    slowRequestArrived();
     await sleep(300);
     return { done: true };
   }

@@ -1,11 +1,25 @@
 import type { PipeTransform } from '@nestjs/common';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import { CommonError, CommonErrorCode, type FieldError } from '../errors/app-error.js';
+import type { FieldError } from '../errors/app-error.js';
+import { validationFailed } from './validation.pipe.js';
 
 // Strict like the ValidationPipe: unknown fields refused, no coercion, no defaults filled in.
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
 ajvFormats.default(ajv, ['uuid', 'date-time']);
+
+/** `maxJsonBytes: n`: the value, written as JSON, takes at most n bytes (free-form metadata). */
+const maxJsonBytes = Object.assign(
+  (max: number, data: unknown): boolean => {
+    if (Buffer.byteLength(JSON.stringify(data)) <= max) return true;
+    maxJsonBytes.errors = [
+      { keyword: 'maxJsonBytes', message: `must be an object of at most ${max} bytes as JSON`, params: { max } },
+    ];
+    return false;
+  },
+  { errors: [] as Partial<ErrorObject>[] },
+);
+ajv.addKeyword({ keyword: 'maxJsonBytes', schemaType: 'number', validate: maxJsonBytes });
 
 function fieldErrors(errors: ErrorObject[]): FieldError[] {
   const byField = new Map<string, string[]>();
@@ -43,13 +57,6 @@ export class JsonSchemaPipe<T> implements PipeTransform<unknown, T> {
 
   transform(value: unknown): T {
     if (this.validate(value)) return value;
-    const errors = fieldErrors(this.validate.errors ?? []);
-    throw new CommonError(
-      CommonErrorCode.VALIDATION_FAILED,
-      `Validation failed for ${errors.map((e) => e.field).join(', ')}.`,
-      {
-        errors,
-      },
-    );
+    throw validationFailed(fieldErrors(this.validate.errors ?? []));
   }
 }

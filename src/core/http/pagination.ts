@@ -2,7 +2,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }) =>
+/** A query-string integer: digits become a number, anything else stays for the validator to refuse. */
+export const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
 /** Far beyond any real list, and well inside PostgreSQL's bigint (a larger OFFSET would be refused there). */

@@ -9,6 +9,15 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** 400 VALIDATION_FAILED naming every refused field: the one refusal of every validating pipe. */
+export function validationFailed(errors: FieldError[]): CommonError {
+  return new CommonError(
+    CommonErrorCode.VALIDATION_FAILED,
+    `Validation failed for ${errors.map((e) => e.field).join(', ')}.`,
+    { errors },
+  );
+}
+
 /** Strict validation: unknown fields are refused, and strings are never implicitly coerced. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
@@ -17,10 +26,6 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) => {
-      const fieldErrors = flatten(errors);
-      const detail = `Validation failed for ${fieldErrors.map((e) => e.field).join(', ')}.`;
-      return new CommonError(CommonErrorCode.VALIDATION_FAILED, detail, { errors: fieldErrors });
-    },
+    exceptionFactory: (errors) => validationFailed(flatten(errors)),
   });
 }

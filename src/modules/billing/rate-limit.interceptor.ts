@@ -14,6 +14,7 @@ import { MetricsService } from '../../core/metrics/metrics.service.js';
 import { CounterStore } from '../../core/ports/counter-store.js';
 import { BillingError, BillingErrorCode } from './billing.errors.js';
 import { PlanCache } from './plan-cache.js';
+import { isoSeconds } from './windows.js';
 
 const WINDOW_MS = 60_000;
 
@@ -76,7 +77,7 @@ export class RateLimitInterceptor implements NestInterceptor {
           scope: refused.name,
           limit: refused.quota,
           remaining: 0,
-          resetsAt: new Date(Date.now() + refused.resetSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          resetsAt: isoSeconds(new Date(Date.now() + refused.resetSeconds * 1000)),
           retryAfterSeconds: refused.resetSeconds,
         },
       );

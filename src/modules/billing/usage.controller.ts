@@ -11,7 +11,6 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { CommonError, CommonErrorCode } from '../../core/errors/app-error.js';
 import { JsonSchemaPipe } from '../../core/http/json-schema.pipe.js';
 import { ActsInTenant } from '../../core/identity/tenant-selection.js';
 import { Authenticated } from '../../core/auth/auth.decorators.js';
@@ -31,7 +30,6 @@ import {
   UsageQuotasQuery,
   UsageReportDto,
   UsageSummaryQuery,
-  MAX_METADATA_BYTES,
   USAGE_EVENTS_SCHEMA,
 } from './dto/billing.dto.js';
 import { type EventInput, MeteringService, type RequestOrigin } from './metering.service.js';
@@ -50,26 +48,6 @@ interface UsageEventsBody {
 }
 
 /** The one rule of the events schema that JSON schema cannot state: metadata of at most 4 KB as JSON. */
-function assertSmallMetadata(events: EventInput[]): void {
-  const errors = events.flatMap((event, index) =>
-    event.metadata !== undefined && Buffer.byteLength(JSON.stringify(event.metadata)) > MAX_METADATA_BYTES
-      ? [
-          {
-            field: `events.${index}.metadata`,
-            messages: [`metadata must be an object of at most ${MAX_METADATA_BYTES} bytes as JSON`],
-          },
-        ]
-      : [],
-  );
-  if (errors.length > 0) {
-    throw new CommonError(
-      CommonErrorCode.VALIDATION_FAILED,
-      `Validation failed for ${errors.map((e) => e.field).join(', ')}.`,
-      { errors },
-    );
-  }
-}
-
 /** Metering for tenant apps and users: reservations, usage events, quotas and usage reports. */
 @ApiTags('usage')
 @ActsInTenant()
@@ -147,7 +125,6 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<UsageEventsResultDto> {
-    assertSmallMetadata(body.events);
     const results = await this.metering.ingest(body.events, origin(request, ip));
     const count = (what: string) => results.filter((r) => r.result === what).length;
     return { results, accepted: count('accepted'), duplicates: count('duplicate'), errors: count('error') };

@@ -21,7 +21,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IntField, NameField, Optional, Trim } from '../../../core/http/dto-fields.js';
-import { PageQuery } from '../../../core/http/pagination.js';
+import { PageQuery, toInt } from '../../../core/http/pagination.js';
 import type { Meter } from '../entities/meter.entity.js';
 import { PERIODS, type Period, type Plan, QUOTA_SCOPES, type QuotaScope } from '../entities/plan.entity.js';
 import type { Reservation } from '../entities/usage.entity.js';
@@ -37,9 +37,6 @@ export const MAX_METADATA_BYTES = 4096;
 const METER_CODE = /^[a-z][a-z0-9_.]*$/;
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
 /** Free-form metadata: a JSON object of at most 4 KB. */
 function SmallJsonObject(): PropertyDecorator {
@@ -596,7 +593,7 @@ export const USAGE_EVENTS_SCHEMA = {
           model: { type: 'string', maxLength: 200 },
           provider: { type: 'string', maxLength: 100 },
           costMicros: { type: 'integer', minimum: 0, maximum: MAX_MICROS },
-          metadata: { type: 'object' },
+          metadata: { type: 'object', maxJsonBytes: MAX_METADATA_BYTES },
         },
       },
     },
