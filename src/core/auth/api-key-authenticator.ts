@@ -63,11 +63,11 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     const cacheKey = `key:${rawKey}`;
     let cached = this.cache.get(cacheKey, now);
     if (!cached) {
-      const hash = hashApiKey(rawKey);
-      // Only well-formed keys are ever cached, so the checksum is checked once, before the lookup.
+      // Only well-formed keys are ever cached, so the checksum is checked once, before hashing and the lookup.
       if (!isWellFormedApiKey(rawKey)) {
         throw new ApiKeyError(ApiKeyErrorCode.API_KEY_MALFORMED, 'The API key is malformed.');
       }
+      const hash = hashApiKey(rawKey);
       const ticket = this.cache.ticket();
       const row = await this.lookup.findApiKeyByDigest(hash);
       if (!row) throw new ApiKeyError(ApiKeyErrorCode.API_KEY_INVALID, 'The API key is not valid.');

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from '../redis/redis.module.js';
+import { throttledWarning } from '../logging/throttled-warning.js';
 
 /** A counter after an increment: its value in the current window and when that window ends. */
 export interface CounterHit {
@@ -61,7 +62,7 @@ type WithIncrement = Redis & {
 export class RedisCounterStore extends CounterStore {
   private readonly logger = new Logger('CounterStore');
   private readonly fallback = new MemoryCounterStore();
-  private lastWarning = 0;
+  private readonly warn = throttledWarning(this.logger);
 
   constructor(private readonly redis: RedisConnection) {
     super();
@@ -75,11 +76,7 @@ export class RedisCounterStore extends CounterStore {
       );
       return { count, resetInMs: ttl };
     } catch (err) {
-      const now = Date.now();
-      if (now - this.lastWarning > 10_000) {
-        this.lastWarning = now;
-        this.logger.warn(`Counting in this process while Redis is unavailable: ${(err as Error).message}`);
-      }
+      this.warn(`Counting in this process while Redis is unavailable: ${(err as Error).message}`);
       return this.fallback.increment(key, windowMs, by);
     }
   }

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from '../redis/redis.module.js';
+import { throttledWarning } from '../logging/throttled-warning.js';
 
 export type EventHandler = (message: unknown) => void;
 
@@ -35,11 +36,12 @@ export class MemoryEventBus extends EventBus {
 @Injectable()
 export class RedisEventBus extends MemoryEventBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EventBus');
+  /** At most one warning every 10 s, so a Redis outage does not flood the log. */
+  private readonly warn = throttledWarning(this.logger);
   private readonly instanceId = randomUUID();
   /** <REDIS_PREFIX>:events:<topic> */
   private readonly channelPrefix: string;
   private subscriber?: Redis;
-  private lastWarning = 0;
 
   constructor(private readonly redis: RedisConnection) {
     super();
@@ -92,13 +94,5 @@ export class RedisEventBus extends MemoryEventBus implements OnModuleInit, OnApp
     } catch {
       this.warn(`ignored a malformed event on ${channel}`);
     }
-  }
-
-  /** At most one warning every 10 s, so a Redis outage does not flood the log. */
-  private warn(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarning < 10_000) return;
-    this.lastWarning = now;
-    this.logger.warn(message);
   }
 }

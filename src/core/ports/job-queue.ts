@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import type { RequestContext } from '../context/request-context.js';
 import type { UnitOfWork } from '../database/unit-of-work.js';
 import type { ClaimedJobRow, JobsRepository, JobStatus } from './jobs.repository.js';
+import { throttledWarning } from '../logging/throttled-warning.js';
 
 export type { JobStatus } from './jobs.repository.js';
 
@@ -128,6 +129,8 @@ function atLeast(value: number | undefined, what: string, min: number): void {
  */
 export abstract class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
   protected readonly logger = new Logger('Jobs');
+  /** At most one warning every 10 s, so an outage of the store behind the queue does not flood the log. */
+  protected readonly warn = throttledWarning(this.logger);
   protected readonly registrations = new Map<string, Registration>();
 
   protected constructor(
@@ -255,7 +258,6 @@ export class TableJobQueue extends JobQueue {
   private state: 'idle' | 'started' | 'stopping' | 'stopped' = 'idle';
   private polling: Promise<void> | null = null;
   private pollAgain = false;
-  private lastWarning = 0;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -417,14 +419,6 @@ export class TableJobQueue extends JobQueue {
       this.warn(`${name} failed: ${(err as Error).message}`);
     }
   }
-
-  /** At most one warning every 10 s, so a database outage does not flood the log. */
-  private warn(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarning < 10_000) return;
-    this.lastWarning = now;
-    this.logger.warn(message);
-  }
 }
 
 export interface BullMqJobQueueOptions {
@@ -462,7 +456,6 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
   private readonly queues = new Map<string, Queue<BullMqData>>();
   private readonly workers = new Map<string, Worker<BullMqData>>();
   private state: 'idle' | 'started' | 'stopping' | 'stopped' = 'idle';
-  private lastWarning = 0;
 
   constructor(
     context: RequestContext,
@@ -577,13 +570,5 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
     );
     worker.on('error', (err: Error) => this.warn(`Worker ${registration.name}: ${err.message}`));
     this.workers.set(registration.name, worker);
-  }
-
-  /** At most one warning every 10 s, so a Redis outage does not flood the log. */
-  private warn(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarning < 10_000) return;
-    this.lastWarning = now;
-    this.logger.warn(message);
   }
 }
