@@ -18,6 +18,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { SoftDeleteQueryBuilder } from 'typeorm/query-builder/SoftDeleteQueryBuilder.js';
 import type { RequestContext } from '../context/request-context.js';
 import type { UnitOfWork } from './unit-of-work.js';
+import { queryRows } from './query-rows.js';
 
 /** A `where` of a scoped repository: the tenant is never part of it, the base adds it. */
 export type Scoped<T> = Omit<FindOptionsWhere<T>, 'tenantId'>;
@@ -199,11 +200,7 @@ export abstract class TenantScopedRepository<T extends ObjectLiteral & { tenantI
    */
   protected async query<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
     if (!/\$1(?!\d)/.test(text)) throw new Error('A tenant-scoped statement must match the tenant ($1)');
-    return this.#run(async (_repo, tenantId, manager) => {
-      const result = (await manager.query(text, [tenantId, ...params])) as R[] | [R[], number];
-      // TypeORM answers UPDATE/DELETE … RETURNING with [rows, count].
-      return Array.isArray(result[0]) ? (result[0] as R[]) : (result as R[]);
-    });
+    return this.#run((_repo, tenantId, manager) => queryRows<R>(manager, text, [tenantId, ...params]));
   }
 
   /** A read-only query builder bound to the tenant (see TenantBoundQueryBuilder). */

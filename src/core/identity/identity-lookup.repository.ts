@@ -4,6 +4,7 @@ import { UnitOfWork } from '../database/unit-of-work.js';
 import type { TokenPurpose } from './one-time-token.entity.js';
 import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
+import { queryRows } from '../database/query-rows.js';
 
 /** What the key path needs to decide, in one query: the key, its tenant and its owner. */
 export interface KeyLookup {
@@ -81,18 +82,15 @@ export class IdentityLookupRepository extends PlatformRepository<User> {
 
   /** Uses a mailed token up; returns whose it was, or null when unknown, used, expired or of another purpose. */
   async consumeOneTimeToken(tokenHash: string, purpose: TokenPurpose): Promise<TokenOwner | null> {
-    const result = await this.run((_users, manager) =>
-      manager.query(
+    const [row] = await this.run((_users, manager) =>
+      queryRows<{ tenant_id: string; user_id: string }>(
+        manager,
         `UPDATE one_time_tokens SET used_at = now()
           WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
           RETURNING tenant_id, user_id`,
         [tokenHash, purpose],
       ),
     );
-    const [row] = ((result as [{ tenant_id: string; user_id: string }[], number])[0] ?? []) as {
-      tenant_id: string;
-      user_id: string;
-    }[];
     return row ? { tenantId: row.tenant_id, userId: row.user_id } : null;
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PlatformRepository } from '../database/platform.repository.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { MailOutbox } from './mail-outbox.entity.js';
+import { queryRows } from '../database/query-rows.js';
 
 /** The outbox: every message, written in the same unit of work as the change that sends it. */
 @Injectable()
@@ -28,10 +29,10 @@ export class MailOutboxRepository extends PlatformRepository<MailOutbox> {
    * claimed by one instance only.
    */
   async claimUndelivered(maxAttempts: number, olderThanMs: number, limit: number): Promise<MailOutbox[]> {
-    const rows: Record<string, unknown>[] = await this.run((_outbox, manager) =>
-      manager
-        .query(
-          `UPDATE mail_outbox SET attempts = attempts + 1, claimed_at = now()
+    const rows = await this.run((_outbox, manager) =>
+      queryRows(
+        manager,
+        `UPDATE mail_outbox SET attempts = attempts + 1, claimed_at = now()
             WHERE id IN (
               SELECT id FROM mail_outbox
                WHERE transport = 'smtp' AND sent_at IS NULL AND attempts < $1
@@ -40,9 +41,8 @@ export class MailOutboxRepository extends PlatformRepository<MailOutbox> {
                LIMIT $3
                FOR UPDATE SKIP LOCKED)
             RETURNING id, tenant_id, to_address, subject, body, transport`,
-          [maxAttempts, olderThanMs, limit],
-        )
-        .then((result: [Record<string, unknown>[], number]) => result[0]),
+        [maxAttempts, olderThanMs, limit],
+      ),
     );
     return rows.map((r) => ({
       id: r.id as string,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { UnitOfWork } from '../database/unit-of-work.js';
+import { queryRows } from '../database/query-rows.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -52,17 +53,8 @@ const msFromNow = (n: number) => `now() + make_interval(secs => $${n}::double pr
 export class JobsRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
-  /** A SELECT or INSERT … RETURNING: the rows. */
   private rows<T = Record<string, unknown>>(sql: string, parameters: unknown[]): Promise<T[]> {
-    return this.uow.unscoped((manager: EntityManager) => manager.query(sql, parameters) as Promise<T[]>);
-  }
-
-  /** An UPDATE or DELETE … RETURNING (which the driver answers as [rows, count]): the rows. */
-  private async changed<T = Record<string, unknown>>(sql: string, parameters: unknown[]): Promise<T[]> {
-    const [rows] = await this.uow.unscoped(
-      (manager: EntityManager) => manager.query(sql, parameters) as Promise<[T[], number]>,
-    );
-    return rows;
+    return this.uow.unscoped((manager: EntityManager) => queryRows<T>(manager, sql, parameters));
   }
 
   /** Inserts the job (in the current unit of work, if any); with a key already taken, returns that job's id. */
@@ -95,7 +87,7 @@ export class JobsRepository {
 
   /** Takes up to `limit` jobs of `name` for `worker`, with a lease of `leaseMs`; each counts as an attempt. */
   async claim(name: string, worker: string, limit: number, leaseMs: number): Promise<ClaimedJobRow[]> {
-    const rows = await this.changed(
+    const rows = await this.rows(
       `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2, locked_until = ${msFromNow(4)}
         WHERE id IN (
           SELECT id FROM jobs
@@ -121,7 +113,7 @@ export class JobsRepository {
   /** Extends `worker`'s leases on `ids`; returns the ids whose lease it still held. */
   async extendLeases(ids: string[], worker: string, leaseMs: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.changed<{ id: string }>(
+    const rows = await this.rows<{ id: string }>(
       `UPDATE jobs SET locked_until = ${msFromNow(3)}
         WHERE id = ANY($1::uuid[]) AND locked_by = $2 AND status = 'running'
         RETURNING id`,
@@ -132,7 +124,7 @@ export class JobsRepository {
 
   /** Marks the job done, if `worker` still holds it; false when its lease was lost meanwhile. */
   async complete(id: string, worker: string): Promise<boolean> {
-    const rows = await this.changed(
+    const rows = await this.rows(
       `UPDATE jobs SET status = 'completed', finished_at = now(), locked_by = NULL, locked_until = NULL
         WHERE id = $1 AND locked_by = $2 AND status = 'running'
         RETURNING id`,
@@ -146,7 +138,7 @@ export class JobsRepository {
    * after `retryInMs` while attempts remain, failed for good otherwise.
    */
   async recordFailure(id: string, worker: string, error: string, retryInMs: number): Promise<JobStatus | null> {
-    const [row] = await this.changed<{ status: JobStatus }>(
+    const [row] = await this.rows<{ status: JobStatus }>(
       `UPDATE jobs SET
           status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
           run_at = CASE WHEN attempts < max_attempts THEN ${msFromNow(4)} ELSE run_at END,
@@ -161,7 +153,7 @@ export class JobsRepository {
 
   /** Fails the jobs whose worker died during their last allowed attempt (the lease ran out, no attempt is left). */
   async failAbandoned(error: string): Promise<number> {
-    const rows = await this.changed(
+    const rows = await this.rows(
       `UPDATE jobs SET status = 'failed', finished_at = now(), last_error = $1, locked_by = NULL, locked_until = NULL
         WHERE status = 'running' AND locked_until < now() AND attempts >= max_attempts
         RETURNING id`,
@@ -172,7 +164,7 @@ export class JobsRepository {
 
   /** Deletes up to `limit` completed jobs finished before `completedMs` ago, and failed ones before `failedMs` ago. */
   async pruneFinished(completedMs: number, failedMs: number, limit: number): Promise<number> {
-    const rows = await this.changed(
+    const rows = await this.rows(
       `DELETE FROM jobs WHERE id IN (
           SELECT id FROM jobs
            WHERE finished_at IS NOT NULL
