@@ -22,12 +22,26 @@ export interface CounterState {
   reserved: number;
 }
 
+type CounterId = { subjectId: string; meter: string; period: string; windowStart: Date | string };
+
+/** `subject|meter|period|windowStart (ISO)`: one counter row. */
+export const counterKey = (c: CounterId): string =>
+  `${c.subjectId}|${c.meter}|${c.period}|${new Date(c.windowStart).toISOString()}`;
+
+/** The counters' identities as the four arrays the statements unnest. */
+const counterColumns = (checks: CounterId[]) => [
+  checks.map((c) => c.subjectId),
+  checks.map((c) => c.meter),
+  checks.map((c) => c.period),
+  checks.map((c) => new Date(c.windowStart).toISOString()),
+];
+
 /** Counters are always touched in this order, so two units of work never wait on each other in a cycle. */
-export function lockOrder<T extends { subjectId: string; meter: string; period: string; windowStart: Date | string }>(
-  checks: T[],
-): T[] {
-  const key = (c: T) => `${c.subjectId}|${c.meter}|${c.period}|${new Date(c.windowStart).toISOString()}`;
-  return [...checks].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+export function lockOrder<T extends CounterId>(checks: T[]): T[] {
+  return checks
+    .map((check) => ({ check, key: counterKey(check) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ check }) => check);
 }
 
 /**
@@ -71,23 +85,26 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
 
   /**
    * Creates the counters that do not exist yet and locks all of them (in the
-   * order given) until the unit of work ends; returns their state by
-   * `subject|meter|period|windowStart(ISO)`.
+   * order given) until the unit of work ends; returns their state by counterKey.
    */
   async lockAll(checks: QuotaCheck[]): Promise<Map<string, CounterState>> {
     if (checks.length === 0) return new Map();
-    const columns = [
-      checks.map((c) => c.subjectId),
-      checks.map((c) => c.meter),
-      checks.map((c) => c.period),
-      checks.map((c) => c.windowStart.toISOString()),
-    ];
     await this.query(
       `INSERT INTO quota_counters (tenant_id, subject_id, meter, period, window_start)
        SELECT $1, s, m, p, w FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS v(s, m, p, w)
        ON CONFLICT (tenant_id, subject_id, meter, period, window_start) DO NOTHING`,
-      columns,
+      counterColumns(checks),
     );
+    return this.read(checks, 'FOR UPDATE OF c');
+  }
+
+  /** The state of each counter (zero for one not used yet), by counterKey; one statement, no locks. */
+  async states(checks: CounterId[]): Promise<Map<string, CounterState>> {
+    const found = checks.length === 0 ? new Map<string, CounterState>() : await this.read(checks, '');
+    return new Map(checks.map((c) => [counterKey(c), found.get(counterKey(c)) ?? { used: 0, reserved: 0 }]));
+  }
+
+  private async read(checks: CounterId[], lock: '' | 'FOR UPDATE OF c'): Promise<Map<string, CounterState>> {
     const rows = await this.query<{
       subject_id: string;
       meter: string;
@@ -102,12 +119,12 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
            ON c.subject_id = v.s AND c.meter = v.m AND c.period = v.p AND c.window_start = v.w
         WHERE c.tenant_id = $1
         ORDER BY c.subject_id, c.meter, c.period, c.window_start
-          FOR UPDATE OF c`,
-      columns,
+          ${lock}`,
+      counterColumns(checks),
     );
     return new Map(
       rows.map((r) => [
-        `${r.subject_id}|${r.meter}|${r.period}|${new Date(r.window_start).toISOString()}`,
+        counterKey({ subjectId: r.subject_id, meter: r.meter, period: r.period, windowStart: r.window_start }),
         { used: Number(r.used), reserved: Number(r.reserved) },
       ]),
     );
@@ -128,15 +145,6 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
         uses.map((u) => u.quantity),
       ],
     );
-  }
-
-  async state(subjectId: string, meter: string, period: Period, windowStart: Date): Promise<CounterState> {
-    const [row] = await this.query<{ used: string; reserved: string }>(
-      `SELECT used, reserved FROM quota_counters
-        WHERE tenant_id = $1 AND subject_id = $2 AND meter = $3 AND period = $4 AND window_start = $5`,
-      [subjectId, meter, period, windowStart],
-    );
-    return row ? { used: Number(row.used), reserved: Number(row.reserved) } : { used: 0, reserved: 0 };
   }
 
   /** Ends a hold: its quantity leaves `reserved`, and `used` (the actual quantity) joins `used`. */

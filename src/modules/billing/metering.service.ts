@@ -10,11 +10,17 @@ import { BillingError, BillingErrorCode, unknownMeters } from './billing.errors.
 import { BillingPlatformRepository } from './billing-platform.repository.js';
 import { CreditsService } from './credits.service.js';
 import type { Reservation } from './entities/usage.entity.js';
-import { lockOrder, type QuotaCheck, QuotaCountersRepository, ReservationsRepository } from './metering.repository.js';
+import {
+  counterKey,
+  lockOrder,
+  type QuotaCheck,
+  QuotaCountersRepository,
+  ReservationsRepository,
+} from './metering.repository.js';
 import { PlanCache } from './plan-cache.js';
 import { QuotaPolicy } from './quota-policy.service.js';
 import { type NewUsageEvent, UsageDailyRepository, UsageRepository } from './usage.repository.js';
-import { WalletRepository } from './wallet.repository.js';
+import { holdableMicros, WalletRepository } from './wallet.repository.js';
 import { isoSeconds } from './windows.js';
 
 const SWEEP_INTERVAL_MS = 5000;
@@ -344,8 +350,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         const quota = await this.quotaBatch(fresh.map((c) => c.event));
         const costly = fresh.some((c) => c.event.costMicros > 0);
         const wallet = costly ? await this.wallet.lockState() : undefined;
-        let available =
-          wallet && wallet.shortfallMicros === 0 ? Math.max(0, wallet.balanceMicros - wallet.reservedMicros) : 0;
+        let available = wallet ? holdableMicros(wallet) : 0;
         for (const { index, event } of fresh) {
           const rowId = inserted.get(event.eventId)!;
           const refusal =
@@ -399,14 +404,10 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       userId = requestedUserId;
     }
     const checks = await this.policy.allChecks(userId, this.clock.now());
+    const states = await this.counters.states(checks);
     const statuses: QuotaStatus[] = [];
     for (const check of checks) {
-      const { used, reserved } = await this.counters.state(
-        check.subjectId,
-        check.meter,
-        check.period,
-        check.windowStart,
-      );
+      const { used, reserved } = states.get(counterKey(check))!;
       statuses.push({
         meter: check.meter,
         scope: check.scope,
@@ -464,10 +465,15 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     // Each event's counters, by reference: the key string is built once per check, not per look-up.
     const entriesOf = new Map<NewUsageEvent, Entry[]>();
     const counters = new Map<string, Entry>();
+    // Every window starts at 00:00 UTC, so one user's quotas are the same all day: worked out once per user and day.
+    const quotasOf = new Map<string, Promise<QuotaCheck[]>>();
     for (const event of events) {
+      const day = `${event.userId ?? ''}|${event.occurredAt.toISOString().slice(0, 10)}`;
+      let quotas = quotasOf.get(day);
+      if (!quotas) quotasOf.set(day, (quotas = this.policy.allChecks(event.userId, event.occurredAt)));
       const entries: Entry[] = [];
-      for (const check of await this.policy.checks(event.meter, event.userId, event.occurredAt)) {
-        const key = `${check.subjectId}|${check.meter}|${check.period}|${check.windowStart.toISOString()}`;
+      for (const check of (await quotas).filter((c) => c.meter === event.meter)) {
+        const key = counterKey(check);
         let entry = counters.get(key);
         if (!entry) counters.set(key, (entry = { check, room: 0, taken: 0 }));
         entries.push(entry);
@@ -488,7 +494,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
             const taken = check.limit - entry.room;
             return {
               code: BillingErrorCode.QUOTA_EXCEEDED,
-              reason: `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${isoSeconds(check.windowEnd)}`,
+              reason: quotaExceededReason(check, taken),
             };
           }
         }
@@ -605,43 +611,46 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async quotaExceeded(check: QuotaCheck, wanted: number): Promise<BillingError> {
-    const { used, reserved } = await this.counters.state(check.subjectId, check.meter, check.period, check.windowStart);
+    const { used, reserved } = (await this.counters.states([check])).get(counterKey(check))!;
     const taken = used + reserved;
     const resetsAt = isoSeconds(check.windowEnd);
     this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
-    return new BillingError(
-      BillingErrorCode.QUOTA_EXCEEDED,
-      `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${resetsAt}`,
-      {
-        meter: check.meter,
-        period: check.period,
-        scope: check.scope,
-        used: taken,
-        reserved,
-        requested: wanted,
-        limit: check.limit,
-        resetsAt,
-        retryAfterSeconds: Math.max(1, Math.ceil((check.windowEnd.getTime() - this.clock.now().getTime()) / 1000)),
-      },
-    );
+    return new BillingError(BillingErrorCode.QUOTA_EXCEEDED, quotaExceededReason(check, taken), {
+      meter: check.meter,
+      period: check.period,
+      scope: check.scope,
+      used: taken,
+      reserved,
+      requested: wanted,
+      limit: check.limit,
+      resetsAt,
+      retryAfterSeconds: Math.max(1, Math.ceil((check.windowEnd.getTime() - this.clock.now().getTime()) / 1000)),
+    });
   }
 
   private async insufficientCredits(required: number): Promise<BillingError> {
     const wallet = await this.wallet.get();
-    const available = wallet.shortfallMicros > 0 ? 0 : Math.max(0, wallet.balanceMicros - wallet.reservedMicros);
+    const available = holdableMicros(wallet);
     return new BillingError(
       BillingErrorCode.INSUFFICIENT_CREDITS,
       wallet.shortfallMicros > 0
         ? `A shortfall of ${wallet.shortfallMicros} micros is unpaid; add credits first.`
-        : `Insufficient credits: ${available} micros available, ${required} required.`,
+        : insufficientReason(available, required),
       { availableMicros: available, requiredMicros: required, shortfallMicros: wallet.shortfallMicros },
     );
   }
 }
 
+const insufficientReason = (available: number, required: number) =>
+  `Insufficient credits: ${available} micros available, ${required} required.`;
+
 const insufficient = (available: number, required: number) => ({
   code: BillingErrorCode.INSUFFICIENT_CREDITS,
-  reason: `Insufficient credits: ${available} micros available, ${required} required.`,
+  reason: insufficientReason(available, required),
 });
+
+/** The detail of QUOTA_EXCEEDED, in the documented form. */
+const quotaExceededReason = (check: QuotaCheck, taken: number) =>
+  `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${isoSeconds(check.windowEnd)}`;
 
 const reservationNotFound = () => new BillingError(BillingErrorCode.RESERVATION_NOT_FOUND, 'Reservation not found.');

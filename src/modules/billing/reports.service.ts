@@ -14,7 +14,7 @@ import { planNotFound } from './catalog.service.js';
 import { PlanCache } from './plan-cache.js';
 import { anchorOf } from './quota-policy.service.js';
 import { type GroupBy, NONE, UsageDailyRepository } from './usage.repository.js';
-import { LedgerRepository, WalletRepository } from './wallet.repository.js';
+import { holdableMicros, LedgerRepository, WalletRepository } from './wallet.repository.js';
 import { billingPeriodOf, isoSeconds } from './windows.js';
 
 const DAY_MS = 86_400_000;
@@ -111,8 +111,7 @@ export class ReportsService implements OnModuleInit, TenantUsageHook {
       events: [...totals.values()].reduce((n, t) => n + t.events, 0),
       costMicros: meters.reduce((n, m) => n + m.costMicros, 0),
       meters: meters.sort((a, b) => (a.meter < b.meter ? -1 : 1)),
-      creditsAvailableMicros:
-        wallet.shortfallMicros > 0 ? 0 : Math.max(0, wallet.balanceMicros - wallet.reservedMicros),
+      creditsAvailableMicros: holdableMicros(wallet),
     };
   }
 

@@ -10,6 +10,10 @@ export interface WalletState {
   shortfallMicros: number;
 }
 
+/** What a new hold or a prepaid use may take: nothing while a shortfall is unpaid, else the balance not held. */
+export const holdableMicros = (w: WalletState): number =>
+  w.shortfallMicros > 0 ? 0 : Math.max(0, w.balanceMicros - w.reservedMicros);
+
 interface WalletRow {
   balance_micros: string;
   reserved_micros: string;
