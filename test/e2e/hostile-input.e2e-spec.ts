@@ -248,6 +248,11 @@ describe('hostile input', () => {
           // Every other JSON type, null included: no field of the API is nullable.
           spoil(`${field} as ${sample}`, path, value, { status: 400, field });
         }
+        if (type === 'object') {
+          // An array where an object belongs, even one that holds a valid object, or none.
+          spoil(`${field} as an empty array`, path, [], { status: 400, field });
+          spoil(`${field} as an array of it`, path, [validValue(schema)], { status: 400, field });
+        }
         if (type === 'object' && schema.properties) {
           spoil(`${field} with an unknown field`, [...path, 'unexpected'], 1, {
             status: 400,

@@ -1,7 +1,18 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsInt, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsEmail,
+  IsInt,
+  IsObject,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 
 /** Trims surrounding white space from string input. */
 export const Trim = () =>
@@ -62,3 +73,11 @@ export const IntField = ({
     (optional ? ApiPropertyOptional : ApiProperty)({ minimum: min, maximum: max, default: byDefault, description }),
     optionally(optional, IsInt(), Min(min), Max(max)),
   );
+
+/**
+ * A nested object validated by its own DTO (with `each`: every element of an
+ * array). IsObject is part of it: ValidateNested alone takes an array where an
+ * object belongs, and validates that array's elements instead.
+ */
+export const Nested = (type: () => new () => object, { each = false }: { each?: boolean } = {}) =>
+  applyDecorators(IsObject({ each }), ValidateNested({ each }), Type(type));

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -18,9 +18,8 @@ import {
   MinLength,
   NotEquals,
   registerDecorator,
-  ValidateNested,
 } from 'class-validator';
-import { IntField, NameField, Optional, Trim } from '../../../core/http/dto-fields.js';
+import { IntField, NameField, Nested, Optional, Trim } from '../../../core/http/dto-fields.js';
 import { PageQuery, toInt } from '../../../core/http/pagination.js';
 import type { Meter } from '../entities/meter.entity.js';
 import { PERIODS, type Period, type Plan, QUOTA_SCOPES, type QuotaScope } from '../entities/plan.entity.js';
@@ -229,24 +228,21 @@ class PlanFields {
 
   @ApiPropertyOptional({ type: PlanRateLimitsDto })
   @Optional()
-  @ValidateNested()
-  @Type(() => PlanRateLimitsDto)
+  @Nested(() => PlanRateLimitsDto)
   rateLimits?: PlanRateLimitsDto;
 
   @ApiPropertyOptional({ type: [PlanQuotaDto], maxItems: 100 })
   @Optional()
   @IsArray()
   @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => PlanQuotaDto)
+  @Nested(() => PlanQuotaDto, { each: true })
   quotas?: PlanQuotaDto[];
 
   @ApiPropertyOptional({ type: [PlanChargeDto], maxItems: 100 })
   @Optional()
   @IsArray()
   @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => PlanChargeDto)
+  @Nested(() => PlanChargeDto, { each: true })
   charges?: PlanChargeDto[];
 }
 
@@ -354,8 +350,7 @@ export class PutQuotaSettingsDto {
   @ApiProperty({ type: [QuotaSettingDto], maxItems: 100 })
   @IsArray()
   @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => QuotaSettingDto)
+  @Nested(() => QuotaSettingDto, { each: true })
   quotas: QuotaSettingDto[];
 }
 
@@ -605,8 +600,7 @@ export class PostUsageEventsDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
-  @ValidateNested({ each: true })
-  @Type(() => UsageEventInputDto)
+  @Nested(() => UsageEventInputDto, { each: true })
   events: UsageEventInputDto[];
 }
 

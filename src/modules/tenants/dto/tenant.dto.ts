@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { EmailField, NameField, NewPasswordField, Optional, Trim } from '../../../core/http/dto-fields.js';
+
+import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { EmailField, NameField, Nested, NewPasswordField, Optional, Trim } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { TenantDto } from '../../../core/identity/tenant.dto.js';
 import { TenantStatus } from '../../../core/identity/tenant.entity.js';
@@ -41,10 +41,7 @@ export class CreateTenantDto {
   slug?: string;
 
   @ApiProperty({ type: FirstAdminDto })
-  // ValidateNested alone accepts an array (it validates its elements).
-  @IsObject()
-  @ValidateNested()
-  @Type(() => FirstAdminDto)
+  @Nested(() => FirstAdminDto)
   admin: FirstAdminDto;
 }
 

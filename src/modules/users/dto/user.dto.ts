@@ -1,19 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  Matches,
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+
+import { Matches, ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../core/auth/permissions.js';
-import { EmailField, IntField, NameField, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
+import { EmailField, IntField, NameField, Nested, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { type User, UserStatus } from '../../../core/identity/user.entity.js';
 
@@ -104,10 +93,7 @@ export class BulkCreateUsersDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
-  // ValidateNested alone accepts an array as an element (it validates its elements).
-  @IsObject({ each: true })
-  @ValidateNested({ each: true })
-  @Type(() => BulkUserDto)
+  @Nested(() => BulkUserDto, { each: true })
   users: BulkUserDto[];
 
   @ApiPropertyOptional({
@@ -118,8 +104,7 @@ export class BulkCreateUsersDto {
   @Optional()
   @IsArray()
   @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => BulkUserQuotaDto)
+  @Nested(() => BulkUserQuotaDto, { each: true })
   quotas?: BulkUserQuotaDto[];
 }
 
