@@ -22,6 +22,12 @@ export class TenantScope {
     return tenant;
   }
 
+  /** Runs `fn` in the context of the tenant with this id, if the caller may see it (else 404, as `visible`). */
+  async inVisible<T>(id: string, fn: (tenant: Tenant) => Promise<T>): Promise<T> {
+    const tenant = await this.visible(id);
+    return this.context.runInTenant(tenant.id, () => fn(tenant));
+  }
+
   /**
    * The tenant a tenant-level route acts in: the caller's own or, for a super
    * admin, the one named by `?tenantId=` (required for them; 404 when it does

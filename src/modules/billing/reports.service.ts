@@ -117,8 +117,7 @@ export class ReportsService implements OnModuleInit, TenantUsageHook {
 
   /** The billing period's statement: plan fee, one line per charge, credits granted and used, total. */
   async statement(tenantId: string, which: 'current' | 'previous'): Promise<StatementDto> {
-    const tenant = await this.scope.visible(tenantId);
-    return this.context.runInTenant(tenant.id, async () => {
+    return this.scope.inVisible(tenantId, async (tenant) => {
       const tenantPlan = await this.plans.current(tenant.id);
       if (!tenantPlan) throw planNotFound();
       const { plan } = tenantPlan;

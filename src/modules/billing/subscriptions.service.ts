@@ -77,13 +77,15 @@ export class SubscriptionsService
     await this.wallet.create();
   }
 
-  async view(tenantId: string): Promise<SubscriptionView> {
-    const tenant = await this.scope.visible(tenantId);
-    return this.context.runInTenant(tenant.id, async () => {
-      const tenantPlan = await this.cache.current(tenant.id);
-      if (!tenantPlan) throw planNotFound();
-      return { ...tenantPlan, period: billingPeriodOf(this.clock.now(), anchorOf(tenantPlan)) };
-    });
+  view(tenantId: string): Promise<SubscriptionView> {
+    return this.scope.inVisible(tenantId, (tenant) => this.currentView(tenant.id));
+  }
+
+  /** The subscription of a tenant already known to be visible. */
+  private async currentView(tenantId: string): Promise<SubscriptionView> {
+    const tenantPlan = await this.cache.current(tenantId);
+    if (!tenantPlan) throw planNotFound();
+    return { ...tenantPlan, period: billingPeriodOf(this.clock.now(), anchorOf(tenantPlan)) };
   }
 
   /** Moves the tenant to the plan; the change applies at once (new windows, limits and rates). */
@@ -92,32 +94,31 @@ export class SubscriptionsService
     const plan = await this.plans.findByCode(planCode);
     if (!plan) throw planNotFound();
     if (plan.status !== 'active') throw new BillingError(BillingErrorCode.PLAN_ARCHIVED, 'The plan is archived.');
-    await this.context.runInTenant(tenant.id, () =>
-      this.uow.run(async () => {
+    return this.context.runInTenant(tenant.id, async () => {
+      await this.uow.run(async () => {
         const current = await this.subscriptions.current();
         await this.subscriptions.put(plan.id, anchorDay ?? current?.anchorDay ?? 1);
         await this.wallet.create();
         this.cache.changed();
-      }),
-    );
-    return this.view(tenant.id);
+      });
+      return this.currentView(tenant.id);
+    });
   }
 
-  async quotaDefaults(tenantId: string): Promise<QuotaSetting[]> {
-    const tenant = await this.scope.visible(tenantId);
-    return this.context.runInTenant(tenant.id, async () => (await this.defaults.list()).map(setting));
+  quotaDefaults(tenantId: string): Promise<QuotaSetting[]> {
+    return this.scope.inVisible(tenantId, async () => (await this.defaults.list()).map(setting));
   }
 
   async putQuotaDefaults(tenantId: string, quotas: QuotaSetting[]): Promise<QuotaSetting[]> {
     const tenant = await this.scope.visible(tenantId);
     await this.validateSettings(quotas);
-    await this.context.runInTenant(tenant.id, () =>
-      this.uow.run(async () => {
+    return this.context.runInTenant(tenant.id, async () => {
+      await this.uow.run(async () => {
         await this.defaults.replace(quotas);
         this.cache.changed();
-      }),
-    );
-    return this.quotaDefaults(tenant.id);
+      });
+      return (await this.defaults.list()).map(setting);
+    });
   }
 
   async userQuotasOf(userId: string): Promise<QuotaSetting[]> {

@@ -8,7 +8,6 @@ import {
 } from '@nestjs/swagger';
 import { Authenticated } from '../../core/auth/auth.decorators.js';
 import { Permission } from '../../core/auth/permissions.js';
-import { RequestContext } from '../../core/context/request-context.js';
 import { pageOf } from '../../core/http/pagination.js';
 import { ActsInTenant } from '../../core/identity/tenant-selection.js';
 import { TenantScope } from '../../core/identity/tenant-scope.service.js';
@@ -51,7 +50,6 @@ export class TenantBillingController {
     private readonly credits: CreditsService,
     private readonly reports: ReportsService,
     private readonly scope: TenantScope,
-    private readonly context: RequestContext,
   ) {}
 
   @Get('subscription')
@@ -97,7 +95,7 @@ export class TenantBillingController {
   @ApiOperation({ summary: "The tenant's credit wallet: balance, holds of open reservations, available" })
   @ApiOkResponse({ type: CreditsDto })
   async getCredits(@Param('id', id) tenantId: string): Promise<CreditsDto> {
-    return this.inTenant(tenantId, () => this.credits.credits());
+    return this.scope.inVisible(tenantId, () => this.credits.credits());
   }
 
   @Get('credits/ledger')
@@ -106,7 +104,7 @@ export class TenantBillingController {
   @ApiOkResponse({ type: LedgerPageDto })
   async ledger(@Param('id', id) tenantId: string, @Query() query: LedgerQuery): Promise<LedgerPageDto> {
     const { limit, offset } = pageOf(query);
-    return this.inTenant(tenantId, async () => {
+    return this.scope.inVisible(tenantId, async () => {
       const [entries, total] = await this.credits.ledger(limit, offset);
       return { items: entries.map(LedgerEntryDto.from), total, limit, offset };
     });
@@ -143,7 +141,7 @@ export class TenantBillingController {
     kind: 'grant' | 'adjustment',
     body: GrantDto | AdjustmentDto,
   ): Promise<CreditChangeResultDto> {
-    return this.inTenant(tenantId, async () => {
+    return this.scope.inVisible(tenantId, async () => {
       const entries = await this.credits.change(kind, body.amountMicros, body.reason, body.idempotencyKey);
       return {
         created: entries !== null,
@@ -151,11 +149,6 @@ export class TenantBillingController {
         credits: await this.credits.credits(),
       };
     });
-  }
-
-  private async inTenant<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
-    const tenant = await this.scope.visible(tenantId);
-    return this.context.runInTenant(tenant.id, fn);
   }
 }
 

@@ -86,8 +86,7 @@ export class TenantsService {
   }
 
   async statistics(id: string): Promise<TenantStatisticsDto> {
-    const tenant = await this.scope.visible(id);
-    return this.context.runInTenant(tenant.id, async () => {
+    return this.scope.inVisible(id, async (tenant) => {
       const users = await this.users.countByRoleAndStatus();
       const usage = await this.hooks.usageFigures();
       return {
