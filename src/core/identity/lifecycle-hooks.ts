@@ -2,6 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { Tenant } from './tenant.entity.js';
 import type { User } from './user.entity.js';
 
+/** The periods a quota counts over: the billing module's windows, and what account creation accepts. */
+export const QUOTA_PERIODS = ['day', 'week', 'month', 'billing_period'] as const;
+/** The form of a meter code. */
+export const METER_CODE = /^[a-z][a-z0-9_.]*$/;
+
 /** A quota given to an account when it is created (POST /users/bulk `quotas`). */
 export interface AccountQuota {
   meter: string;

@@ -25,6 +25,7 @@ import type { Meter } from '../entities/meter.entity.js';
 import { PERIODS, type Period, type Plan, QUOTA_SCOPES, type QuotaScope } from '../entities/plan.entity.js';
 import type { Reservation } from '../entities/usage.entity.js';
 import type { LedgerEntry } from '../entities/wallet.entity.js';
+import { METER_CODE } from '../../../core/identity/lifecycle-hooks.js';
 
 /** Integer micros up to a billion currency units: far above any real amount, far below 2^53. */
 export const MAX_MICROS = 1_000_000_000_000_000;
@@ -33,7 +34,6 @@ export const MAX_QUANTITY = 1_000_000_000_000;
 /** The largest `metadata` of a use, as JSON. */
 export const MAX_METADATA_BYTES = 4096;
 
-const METER_CODE = /^[a-z][a-z0-9_.]*$/;
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -86,16 +86,13 @@ function CalendarDay() {
     });
 }
 
-const MeterCodeField = (description = 'A meter code') => applyMeter(ApiProperty({ example: 'images', description }));
-
-function applyMeter(api: PropertyDecorator): PropertyDecorator {
-  return (target, key) => {
-    api(target, key);
-    IsString()(target, key);
-    MaxLength(64)(target, key);
-    Matches(METER_CODE, { message: 'meter must be lower-case letters, digits, _ and .' })(target, key);
-  };
-}
+const MeterCodeField = () =>
+  applyDecorators(
+    ApiProperty({ example: 'images', description: 'A meter code' }),
+    IsString(),
+    MaxLength(64),
+    Matches(METER_CODE, { message: 'meter must be lower-case letters, digits, _ and .' }),
+  );
 
 // ---- meters ----------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintNumber } from '../../../core/database/bigint-number.js';
+import { QUOTA_PERIODS } from '../../../core/identity/lifecycle-hooks.js';
 
-export const PERIODS = ['day', 'week', 'month', 'billing_period'] as const;
+export const PERIODS = QUOTA_PERIODS;
 export type Period = (typeof PERIODS)[number];
 export const QUOTA_SCOPES = ['tenant', 'user'] as const;
 export type QuotaScope = (typeof QUOTA_SCOPES)[number];

@@ -5,6 +5,7 @@ import { permissionsOf, Role, TENANT_ROLES, type TenantRole } from '../../../cor
 import { EmailField, IntField, NameField, Nested, NewPasswordField, Optional } from '../../../core/http/dto-fields.js';
 import { PageQuery } from '../../../core/http/pagination.js';
 import { type User, UserStatus } from '../../../core/identity/user.entity.js';
+import { METER_CODE, QUOTA_PERIODS } from '../../../core/identity/lifecycle-hooks.js';
 
 export class UserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -70,14 +71,12 @@ export class BulkUserDto {
   name?: string;
 }
 
-const QUOTA_PERIODS = ['day', 'week', 'month', 'billing_period'] as const;
-
 /** A quota given to every user the request creates. */
 export class BulkUserQuotaDto {
   @ApiProperty({ example: 'images' })
   @IsString()
   @MaxLength(64)
-  @Matches(/^[a-z][a-z0-9_.]*$/, { message: 'meter must be a meter code' })
+  @Matches(METER_CODE, { message: 'meter must be a meter code' })
   meter: string;
 
   @ApiProperty({ enum: QUOTA_PERIODS })
