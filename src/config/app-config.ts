@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -420,4 +421,9 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     jobs: { concurrency: env.JOB_CONCURRENCY, pollIntervalMs: env.JOB_POLL_INTERVAL_MS },
     billing: { defaultPlan: env.DEFAULT_PLAN },
   });
+}
+
+/** Where an entry of DATA_DIR lives, or undefined when DATA_DIR=memory (nothing is kept on disk). */
+export function dataPath(dataDir: string, entry: string): string | undefined {
+  return dataDir === 'memory' ? undefined : resolve(dataDir, entry);
 }

@@ -1,9 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
-import type { AppConfig } from '../config/app-config.js';
+import { type AppConfig, dataPath } from '../config/app-config.js';
 import { pgliteDriver } from './pglite-pool.js';
 
 export interface DatabaseOverrides {
@@ -18,13 +17,8 @@ export interface DatabaseOverrides {
   embeddedDatabase?: PGlite;
 }
 
-/** Where the embedded database keeps its files, or undefined for in-memory. */
-export function embeddedDataPath(dataDir: string): string | undefined {
-  return dataDir === 'memory' ? undefined : resolve(dataDir, 'pglite');
-}
-
 export async function openEmbeddedDatabase(dataDir: string, seed?: Blob): Promise<PGlite> {
-  const path = embeddedDataPath(dataDir);
+  const path = dataPath(dataDir, 'pglite');
   if (path) await mkdir(path, { recursive: true });
   return PGlite.create(path, seed ? { loadDataDir: seed } : {});
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { OnApplicationShutdown } from '@nestjs/common';
-import type { AppConfig } from '../../config/app-config.js';
+import { type AppConfig, dataPath } from '../../config/app-config.js';
 
 export interface PutBlobOptions {
   contentType: string;
@@ -82,7 +82,8 @@ export function assertBlobKey(key: string): void {
   }
 }
 
-function assertPut(key: string, options: PutBlobOptions): void {
+/** Refuses a bad key or content type, and a Buffer body whose length is not the announced size. */
+function assertPut(key: string, body: Buffer | Readable, options: PutBlobOptions): void {
   assertBlobKey(key);
   if (
     typeof options.contentType !== 'string' ||
@@ -93,6 +94,9 @@ function assertPut(key: string, options: PutBlobOptions): void {
   }
   if (options.size !== undefined && !(Number.isSafeInteger(options.size) && options.size >= 0)) {
     throw new BlobStoreError('size_mismatch', `Invalid size ${options.size}`);
+  }
+  if (Buffer.isBuffer(body) && options.size !== undefined && body.length !== options.size) {
+    throw sizeMismatch(options.size, String(body.length));
   }
 }
 
@@ -135,17 +139,14 @@ export class FilesystemBlobStore extends BlobStore implements OnApplicationShutd
   }
 
   static async open(dataDir: string): Promise<FilesystemBlobStore> {
-    if (dataDir === 'memory') return new FilesystemBlobStore(await mkdtemp(join(tmpdir(), 'atrium-files-')), true);
-    const root = resolve(dataDir, 'files');
+    const root = dataPath(dataDir, 'files');
+    if (!root) return new FilesystemBlobStore(await mkdtemp(join(tmpdir(), 'atrium-files-')), true);
     await mkdir(root, { recursive: true });
     return new FilesystemBlobStore(root, false);
   }
 
   async put(key: string, body: Buffer | Readable, options: PutBlobOptions): Promise<StoredBlob> {
-    assertPut(key, options);
-    if (Buffer.isBuffer(body) && options.size !== undefined && body.length !== options.size) {
-      throw sizeMismatch(options.size, String(body.length));
-    }
+    assertPut(key, body, options);
     const file = this.pathOf(key);
     const conflict = () =>
       new BlobStoreError('key_conflict', `The key ${key} is, or lies under, the path of another key`);
@@ -292,10 +293,8 @@ export class S3BlobStore extends BlobStore implements OnApplicationShutdown {
   }
 
   async put(key: string, body: Buffer | Readable, options: PutBlobOptions): Promise<StoredBlob> {
-    assertPut(key, options);
+    assertPut(key, body, options);
     if (Buffer.isBuffer(body)) {
-      if (options.size !== undefined && body.length !== options.size)
-        throw sizeMismatch(options.size, String(body.length));
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,

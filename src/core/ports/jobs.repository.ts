@@ -40,6 +40,10 @@ export interface JobRow {
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 /** `$n` milliseconds from now, as SQL. */
 const msFromNow = (n: number) => `now() + make_interval(secs => $${n}::double precision / 1000)`;
+/** `$n` milliseconds ago, as SQL. */
+const msAgo = (n: number) => `now() - make_interval(secs => $${n}::double precision / 1000)`;
+/** A job to claim now: queued and due, or running with an expired lease. */
+const DUE = `((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))`;
 
 /**
  * The jobs table (a platform table) behind TableJobQueue. Every statement is
@@ -79,7 +83,7 @@ export class JobsRepository {
     const rows = await this.rows<{ name: string }>(
       `SELECT DISTINCT name FROM jobs
         WHERE name = ANY($1) AND attempts < max_attempts
-          AND ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))`,
+          AND ${DUE}`,
       [names],
     );
     return rows.map((r) => r.name);
@@ -92,7 +96,7 @@ export class JobsRepository {
         WHERE id IN (
           SELECT id FROM jobs
            WHERE name = $1 AND attempts < max_attempts
-             AND ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+             AND ${DUE}
            ORDER BY run_at
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
@@ -168,8 +172,7 @@ export class JobsRepository {
       `DELETE FROM jobs WHERE id IN (
           SELECT id FROM jobs
            WHERE finished_at IS NOT NULL
-             AND ((status = 'completed' AND finished_at < now() - make_interval(secs => $1::double precision / 1000))
-               OR (status = 'failed' AND finished_at < now() - make_interval(secs => $2::double precision / 1000)))
+             AND ((status = 'completed' AND finished_at < ${msAgo(1)}) OR (status = 'failed' AND finished_at < ${msAgo(2)}))
            LIMIT $3)
         RETURNING id`,
       [completedMs, failedMs, limit],

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { Logger } from '@nestjs/common';
-import type { AppConfig } from '../../config/app-config.js';
+import { type AppConfig, dataPath } from '../../config/app-config.js';
 
 /**
  * The secret-box port: seals short secrets (provider API keys) for storage at
@@ -86,14 +86,13 @@ export async function loadSecretsKey(
 ): Promise<Buffer> {
   if (config.secretsKey) return config.secretsKey;
   if (config.isProduction) throw new Error('SECRETS_KEY is required when NODE_ENV=production');
-  const { dataDir } = config.database;
-  if (dataDir === 'memory') {
+  const path = dataPath(config.database.dataDir, SECRETS_KEY_FILE);
+  if (!path) {
     logger.warn(
       'SECRETS_KEY is not set: secrets are sealed with a key kept in memory only, so they cannot be opened after a restart or by another instance',
     );
     return randomBytes(SECRETS_KEY_BYTES);
   }
-  const path = join(resolve(dataDir), SECRETS_KEY_FILE);
   const key = (await readKeyFile(path)) ?? (await createKeyFile(path));
   logger.warn(
     `SECRETS_KEY is not set: secrets are sealed with the key in ${path}. Set SECRETS_KEY (the same on every instance) before running more than one`,
