@@ -21,12 +21,13 @@ export class MetersRepository extends PlatformRepository<Meter> {
   }
 
   /** Which of `codes` exist. */
-  async existing(codes: string[]): Promise<Set<string>> {
-    if (codes.length === 0) return new Set();
-    const rows = await this.run((meters) =>
-      meters.find({ where: { code: In([...new Set(codes)]) }, select: { code: true } }),
-    );
-    return new Set(rows.map((m) => m.code));
+  /** The codes among `codes` that name no meter, each once. */
+  async unknownOf(codes: string[]): Promise<string[]> {
+    const wanted = [...new Set(codes)];
+    if (wanted.length === 0) return [];
+    const rows = await this.run((meters) => meters.find({ where: { code: In(wanted) }, select: { code: true } }));
+    const known = new Set(rows.map((m) => m.code));
+    return wanted.filter((c) => !known.has(c));
   }
 
   create(values: Pick<Meter, 'code' | 'name' | 'unit'>): Promise<Meter> {

@@ -94,9 +94,9 @@ export class CatalogService {
   }
 
   private async assertMeters(input: Pick<UpdatePlanDto, 'quotas' | 'charges'>): Promise<void> {
-    const codes = [...(input.quotas ?? []), ...(input.charges ?? [])].map((x) => x.meter);
-    const known = await this.meters.existing(codes);
-    const unknown = [...new Set(codes.filter((c) => !known.has(c)))];
+    const unknown = await this.meters.unknownOf(
+      [...(input.quotas ?? []), ...(input.charges ?? [])].map((x) => x.meter),
+    );
     if (unknown.length > 0) throw unknownMeters(unknown);
   }
 }

@@ -63,6 +63,11 @@ export class PlanCache implements OnModuleInit {
     return value;
   }
 
+  /** Calls `fn` whenever billing settings change (here or on another instance): for caches built on them. */
+  onChanged(fn: () => void): void {
+    this.bus.subscribe(TOPIC, fn);
+  }
+
   /** Raised inside the change's unit of work; applied everywhere after it commits. */
   changed(): void {
     this.uow.afterCommit(() => this.bus.publish(TOPIC, {}));

@@ -1,6 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { RequestContext } from '../../core/context/request-context.js';
-import { EventBus } from '../../core/ports/event-bus.js';
 import type { Period } from './entities/plan.entity.js';
 import type { QuotaCheck } from './metering.repository.js';
 import { PlanCache, type TenantPlan } from './plan-cache.js';
@@ -30,11 +29,10 @@ export class QuotaPolicy implements OnModuleInit {
     private readonly defaults: QuotaDefaultsRepository,
     private readonly userQuotas: UserQuotasRepository,
     private readonly context: RequestContext,
-    private readonly bus: EventBus,
   ) {}
 
   onModuleInit(): void {
-    this.bus.subscribe('billing-changed', () => this.settings.clear());
+    this.plans.onChanged(() => this.settings.clear());
   }
 
   async checks(meter: string, userId: string | null, at: Date): Promise<QuotaCheck[]> {

@@ -152,9 +152,7 @@ export class SubscriptionsService
         errors: [{ field: 'quotas', messages: [`period must be one of ${PERIODS.join(', ')}`] }],
       });
     }
-    const codes = quotas.map((q) => q.meter);
-    const known = await this.meters.existing(codes);
-    const unknown = [...new Set(codes.filter((c) => !known.has(c)))];
+    const unknown = await this.meters.unknownOf(quotas.map((q) => q.meter));
     if (unknown.length > 0) throw unknownMeters(unknown);
     const keys = new Set<string>();
     for (const q of quotas) {
