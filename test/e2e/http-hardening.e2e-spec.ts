@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import jwt from 'jsonwebtoken';
@@ -11,13 +11,13 @@ import {
   newUser,
   superAdmin,
   type TenantFixture,
+  unique,
 } from '../helpers/factories.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app.js';
 import { cloneSharedTemplateDatabase, postgresUrl } from '../helpers/test-database.js';
 
 const engine = postgresUrl() ? 'PostgreSQL' : 'PGlite';
-const unique = () => randomBytes(4).toString('hex');
 const octet = () => 1 + Math.floor(Math.random() * 253);
 /** A random address, so no other test (nor an earlier run sharing Redis) has counted sign-ins for it. */
 const address = (first: number) => `${first}.${octet()}.${octet()}.${octet()}`;

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { LightMyRequestResponse } from 'fastify';
 import type pg from 'pg';
 import { hashToken } from '../../src/core/auth/token.service.js';
 import { hashApiKey } from '../../src/core/identity/api-key-format.js';
 import { eventually, parallel, RACE_TEST_TIMEOUT_MS, ROUNDS, rounds } from '../helpers/concurrency.js';
-import { type Account, bearer, login, newTenant, newUser, superAdmin } from '../helpers/factories.js';
+import { type Account, bearer, login, newTenant, newUser, superAdmin, unique } from '../helpers/factories.js';
 import { appSessions, openSession, tablesWrittenBy } from '../helpers/postgres.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { startLine, StartLineModule } from '../helpers/start-line.module.js';
@@ -14,7 +13,6 @@ import { postgresUrl } from '../helpers/test-database.js';
 
 const engine = postgresUrl() ? 'PostgreSQL' : 'PGlite';
 jest.setTimeout(RACE_TEST_TIMEOUT_MS);
-const unique = () => randomBytes(4).toString('hex');
 
 /** The problem document and headers of a response, without what differs per request. */
 function anonymised(res: LightMyRequestResponse) {

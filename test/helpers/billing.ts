@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { expect } from '@jest/globals';
-import { type Account, bearer, superAdmin, type TenantFixture } from './factories.js';
+import { type Account, bearer, superAdmin, type TenantFixture, unique } from './factories.js';
 import type { TestApp } from './test-app.js';
-
-const unique = () => randomBytes(4).toString('hex');
 
 export interface PlanSpec {
   billingMode?: 'prepaid' | 'postpaid';

@@ -20,7 +20,8 @@ export interface TenantFixture {
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const unique = () => randomBytes(4).toString('hex');
+/** 8 random hex characters, for names and e-mails no other test (or run) uses. */
+export const unique = () => randomBytes(4).toString('hex');
 
 export async function login(t: TestApp, email: string, password: string, tenant?: string) {
   const res = await t.http({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password, tenant } });
