@@ -6,6 +6,7 @@ import { TenantIsolationAndIdentityHardening1764600000000 } from './176460000000
 import { ApiKeyCreatedAtOnInsert1764650000000 } from './1764650000000-api-key-created-at-on-insert.js';
 import { CreateJobs1764700000000 } from './1764700000000-create-jobs.js';
 import { CreateBilling1764800000000 } from './1764800000000-create-billing.js';
+import { MeteringFunctions1764900000000 } from './1764900000000-metering-functions.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   ApiKeyCreatedAtOnInsert1764650000000,
   CreateJobs1764700000000,
   CreateBilling1764800000000,
+  MeteringFunctions1764900000000,
 ];

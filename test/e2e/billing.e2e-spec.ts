@@ -274,6 +274,61 @@ describe('billing: quotas, reservations and windows', () => {
     expect((await reserve(t, member, { meter: 'images', quantity: 5 })).statusCode).toBe(201);
   });
 
+  it('commits at most the reserved quantity, and an expired reservation releases its hold instead of committing', async () => {
+    const tenant = await tenantOn({ quotas: [{ meter: 'images', limit: 5, period: 'day', scope: 'user' }] });
+    const other = await tenantOn({});
+    const member = await newUser(t, tenant, 'member');
+    const held = (await reserve(t, member, { meter: 'images', quantity: 3, ttlSeconds: 60 })).json();
+    const commit = (id: string, caller: { accessToken: string }, payload: object) =>
+      t.http({
+        method: 'POST',
+        url: `/api/v1/usage/reservations/${id}/commit`,
+        headers: bearer(caller.accessToken),
+        payload,
+      });
+    const events = async (id: string) =>
+      (await t.dataSource.query(`SELECT quantity FROM usage_events WHERE reservation_id = $1`, [id])).length;
+
+    const above = await commit(held.id, member, { quantity: 4 });
+    expect(above.statusCode).toBe(422);
+    expect(above.json()).toMatchObject({ code: 'QUANTITY_ABOVE_RESERVED', detail: expect.stringContaining('holds 3') });
+    expect((await commit(held.id, other.admin, { quantity: 1 })).statusCode).toBe(404);
+    const [still] = await t.dataSource.query(`SELECT status FROM reservations WHERE id = $1`, [held.id]);
+    expect(still.status).toBe('held');
+    expect(await events(held.id)).toBe(0);
+    expect(await counters(t, tenant.id, 'images')).toEqual([
+      { subjectId: member.id, period: 'day', used: 0, reserved: 3 },
+    ]);
+
+    // The tenant admin commits the member's reservation, using less than it held.
+    const done = await commit(held.id, tenant.admin, { quantity: 2, model: 'm-1' });
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ quantity: 2, reservation: { id: held.id, userId: member.id, quantity: 3 } });
+    expect(await counters(t, tenant.id, 'images')).toEqual([
+      { subjectId: member.id, period: 'day', used: 2, reserved: 0 },
+    ]);
+    const daily = await t.dataSource.query(
+      `SELECT quantity, events, model FROM usage_daily WHERE tenant_id = $1 AND meter = 'images' AND user_id = $2`,
+      [tenant.id, member.id],
+    );
+    expect(
+      daily.map((d: Record<string, unknown>) => ({ ...d, quantity: Number(d.quantity), events: Number(d.events) })),
+    ).toEqual([{ quantity: 2, events: 1, model: 'm-1' }]);
+
+    // Not swept yet: the commit finds it expired, releases the hold and records nothing.
+    const late = (await reserve(t, member, { meter: 'images', quantity: 3, ttlSeconds: 60 })).json();
+    clock.advance(2 * MINUTE);
+    const refused = await commit(late.id, member, {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('RESERVATION_EXPIRED');
+    const [expired] = await t.dataSource.query(`SELECT status, settled_at FROM reservations WHERE id = $1`, [late.id]);
+    expect(expired.status).toBe('expired');
+    expect(new Date(expired.settled_at).getTime()).toBeGreaterThan(new Date(late.expiresAt).getTime());
+    expect(await events(late.id)).toBe(0);
+    const [counter] = await counters(t, tenant.id, 'images');
+    expect(counter).toMatchObject({ used: 2, reserved: 0 });
+  });
+
   it("keeps members to their own reservations; another tenant's reservation is 404", async () => {
     const tenant = await tenantOn({});
     const other = await tenantOn({});

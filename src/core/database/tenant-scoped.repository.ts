@@ -203,6 +203,18 @@ export abstract class TenantScopedRepository<T extends ObjectLiteral & { tenantI
     return this.#run((_repo, tenantId, manager) => queryRows<R>(manager, text, [tenantId, ...params]));
   }
 
+  /**
+   * One call of a database function that acts as the tenant itself: `$1` is the
+   * tenant, `$2` whether row-level security applies (the function then takes the
+   * tenant's role and setting, as a unit of work does), the caller's parameters
+   * follow from `$3`. Outside a unit of work the call is its own transaction.
+   */
+  protected async call<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+    if (!/\(\$1, \$2(?!\d)/.test(text)) throw new Error('A tenant function call must pass the tenant ($1, $2) first');
+    const tenantId = this.#context.tenantId;
+    return this.#uow.statement(tenantId, (manager, rls) => queryRows<R>(manager, text, [tenantId, rls, ...params]));
+  }
+
   /** A read-only query builder bound to the tenant (see TenantBoundQueryBuilder). */
   protected select<R>(alias: string, build: (qb: TenantBoundQueryBuilder<T>) => Promise<R>): Promise<R> {
     return this.#run((_repo, tenantId, manager) =>

@@ -104,6 +104,21 @@ export class UnitOfWork {
   }
 
   /**
+   * Runs `fn` (one statement that acts as `tenantId` itself, such as a metering
+   * function) in the current transaction when there is one, acting as the
+   * tenant; otherwise on its own, the statement its own transaction: one round
+   * trip, no BEGIN or COMMIT. `fn` learns whether row-level security applies.
+   */
+  async statement<T>(
+    tenantId: string,
+    fn: (manager: EntityManager, rowLevelSecurity: boolean) => Promise<T>,
+  ): Promise<T> {
+    if (!UUID.test(tenantId)) throw new Error('Tenant-scoped work needs a tenant id (a UUID)');
+    if (this.state()) return this.forTenant(tenantId, (manager) => fn(manager, this.rowLevelSecurity));
+    return fn(this.dataSource.manager, this.rowLevelSecurity);
+  }
+
+  /**
    * Runs `fn` with a manager that is not limited to a tenant (lookups that must
    * happen before the tenant is known, platform tables). Inside a transaction
    * that acts for a tenant, it switches back to the connection's own role first.

@@ -36,6 +36,89 @@ const counterColumns = (checks: CounterId[]) => [
   checks.map((c) => new Date(c.windowStart).toISOString()),
 ];
 
+/** SQLSTATEs the metering functions raise when a hold does not fit (see the metering functions migration). */
+const QUOTA_EXCEEDED_STATE = 'AQ001';
+const INSUFFICIENT_CREDITS_STATE = 'AQ002';
+
+/** A hold refused by the database: no room on a quota counter (`check`: its index in the checks) or in the wallet. */
+export class HoldRefused extends Error {
+  constructor(
+    readonly refused: 'quota' | 'credits',
+    readonly check = -1,
+  ) {
+    super(refused === 'quota' ? `No room on quota counter ${check}` : 'No room in the wallet');
+  }
+
+  static from(err: unknown): HoldRefused | null {
+    const driver = (err as { driverError?: { code?: unknown; message?: unknown } }).driverError ?? err;
+    const { code, message } = driver as { code?: unknown; message?: unknown };
+    if (code === QUOTA_EXCEEDED_STATE) return new HoldRefused('quota', Number(message));
+    if (code === INSUFFICIENT_CREDITS_STATE) return new HoldRefused('credits');
+    return null;
+  }
+}
+
+/** Who commits: a tenant-wide actor (`any`), or a user who may commit only their own reservations. */
+export interface CommitCall {
+  actor: 'any' | string | null;
+  now: Date;
+  quantity?: number;
+  costMicros?: number;
+  /** The tenant's plan is prepaid (a reservation that holds credits is settled as prepaid regardless). */
+  prepaidPlan: boolean;
+  model?: string;
+  provider?: string;
+  metadata?: Record<string, unknown>;
+  clientIp: string | null;
+  requestId: string | null;
+}
+
+type CommitRefusal =
+  | { outcome: 'not_found' }
+  | { outcome: 'settled'; status: ReservationStatus }
+  | { outcome: 'expired' }
+  | { outcome: 'above_reserved'; reserved: number };
+
+type CommitOutcomeRow =
+  | CommitRefusal
+  | {
+      outcome: 'committed';
+      reservation: Record<string, unknown>;
+      quantity: number;
+      cost: number;
+      debited: number;
+      shortfall: number;
+    };
+
+export type CommitOutcome =
+  | CommitRefusal
+  | {
+      outcome: 'committed';
+      reservation: Reservation;
+      quantity: number;
+      costMicros: number;
+      debitedMicros: number;
+      shortfallMicros: number;
+    };
+
+/** A reservation row as the database function answers it (to_jsonb). */
+const reservationOf = (r: Record<string, unknown>): Reservation => ({
+  tenantId: r.tenant_id as string,
+  id: r.id as string,
+  userId: (r.user_id as string | null) ?? null,
+  apiKeyId: (r.api_key_id as string | null) ?? null,
+  meter: r.meter as string,
+  quantity: Number(r.quantity),
+  estimatedCostMicros: Number(r.estimated_cost_micros),
+  walletHoldMicros: Number(r.wallet_hold_micros),
+  status: r.status as ReservationStatus,
+  holds: r.holds as CounterHold[],
+  idempotencyKey: r.idempotency_key as string,
+  expiresAt: new Date(r.expires_at as string),
+  createdAt: new Date(r.created_at as string),
+  settledAt: r.settled_at ? new Date(r.settled_at as string) : null,
+});
+
 /** Counters are always touched in this order, so two units of work never wait on each other in a cycle. */
 export function lockOrder<T extends CounterId>(checks: T[]): T[] {
   return checks
@@ -53,34 +136,6 @@ export function lockOrder<T extends CounterId>(checks: T[]): T[] {
 export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter> {
   constructor(uow: UnitOfWork, context: RequestContext) {
     super(QuotaCounter, uow, context);
-  }
-
-  /**
-   * Adds `quantity` to the counter's `reserved` (hold) or `used` (direct use)
-   * if used + reserved + quantity stays within the limit. Returns false, and
-   * changes nothing, when it would not.
-   */
-  async add(check: QuotaCheck, quantity: number, column: 'reserved' | 'used'): Promise<boolean> {
-    if (quantity > check.limit) return false;
-    const rows = await this.query(
-      `INSERT INTO quota_counters AS c (tenant_id, subject_id, meter, period, window_start, used, reserved)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (tenant_id, subject_id, meter, period, window_start)
-       DO UPDATE SET ${column} = c.${column} + $8
-        WHERE c.used + c.reserved + $8 <= $9
-       RETURNING 1`,
-      [
-        check.subjectId,
-        check.meter,
-        check.period,
-        check.windowStart,
-        column === 'used' ? quantity : 0,
-        column === 'reserved' ? quantity : 0,
-        quantity,
-        check.limit,
-      ],
-    );
-    return rows.length === 1;
   }
 
   /**
@@ -146,17 +201,6 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
       ],
     );
   }
-
-  /** Ends a hold: its quantity leaves `reserved`, and `used` (the actual quantity) joins `used`. */
-  async settle(holds: CounterHold[], meter: string, reserved: number, used: number): Promise<void> {
-    for (const hold of lockOrder(holds.map((h) => ({ ...h, meter })))) {
-      await this.query(
-        `UPDATE quota_counters SET reserved = GREATEST(reserved - $6, 0), used = used + $7
-          WHERE tenant_id = $1 AND subject_id = $2 AND meter = $3 AND period = $4 AND window_start = $5`,
-        [hold.subjectId, meter, hold.period, hold.windowStart, reserved, used],
-      );
-    }
-  }
 }
 
 @Injectable()
@@ -166,34 +210,96 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
   }
 
   /**
-   * Creates the reservation, unless one with its idempotency key exists (null then). A
-   * concurrent creation with the same key is waited for: whichever commits first wins.
+   * Creates the reservation and takes its holds, in one database call (see the
+   * metering functions migration): `quantity` on each counter of `checks` (in
+   * lock order) and, when `prepaid`, the estimate of the wallet. Answers null
+   * when a reservation with its idempotency key exists (a concurrent creation
+   * with the same key is waited for: whichever commits first wins); throws a
+   * HoldRefused, having written nothing, when a counter or the wallet has no room.
    */
-  async createUnlessKeyed(
-    values: Omit<Reservation, 'tenantId' | 'id' | 'createdAt' | 'settledAt' | 'status'>,
+  async createHolding(
+    values: Pick<
+      Reservation,
+      'userId' | 'apiKeyId' | 'meter' | 'quantity' | 'estimatedCostMicros' | 'idempotencyKey' | 'expiresAt'
+    >,
+    checks: QuotaCheck[],
+    prepaid: boolean,
   ): Promise<Reservation | null> {
     const id = randomUUID();
-    const [row] = await this.query<{ created_at: Date }>(
-      `INSERT INTO reservations (tenant_id, id, user_id, api_key_id, meter, quantity, estimated_cost_micros,
-                                 wallet_hold_micros, holds, idempotency_key, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-       RETURNING created_at`,
+    const holds: CounterHold[] = checks.map((c) => ({
+      subjectId: c.subjectId,
+      period: c.period,
+      windowStart: c.windowStart.toISOString(),
+    }));
+    let rows: { created_at: Date }[];
+    try {
+      rows = await this.call<{ created_at: Date }>(
+        `SELECT created_at FROM atrium_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          id,
+          values.userId,
+          values.apiKeyId,
+          values.meter,
+          values.quantity,
+          values.estimatedCostMicros,
+          prepaid,
+          JSON.stringify(holds),
+          checks.map((c) => c.limit),
+          values.idempotencyKey,
+          values.expiresAt,
+        ],
+      );
+    } catch (err) {
+      throw HoldRefused.from(err) ?? err;
+    }
+    const [row] = rows;
+    if (!row?.created_at) return null;
+    return {
+      ...values,
+      tenantId: '',
+      id,
+      walletHoldMicros: prepaid ? values.estimatedCostMicros : 0,
+      holds,
+      status: 'held',
+      createdAt: new Date(row.created_at),
+      settledAt: null,
+    };
+  }
+
+  /** Commits a held reservation in one database call (see the metering functions migration). */
+  async commitHeld(id: string, input: CommitCall): Promise<CommitOutcome> {
+    const [row] = await this.call<{ outcome: CommitOutcomeRow }>(
+      `SELECT atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome`,
       [
         id,
-        values.userId,
-        values.apiKeyId,
-        values.meter,
-        values.quantity,
-        values.estimatedCostMicros,
-        values.walletHoldMicros,
-        JSON.stringify(values.holds),
-        values.idempotencyKey,
-        values.expiresAt,
+        input.actor === 'any',
+        input.actor === 'any' ? null : input.actor,
+        input.now,
+        input.quantity ?? null,
+        input.costMicros ?? null,
+        input.prepaidPlan,
+        input.model ?? null,
+        input.provider ?? null,
+        input.metadata === undefined ? null : JSON.stringify(input.metadata),
+        input.clientIp,
+        input.requestId,
       ],
     );
-    if (!row) return null;
-    return { ...values, tenantId: '', id, status: 'held', createdAt: new Date(row.created_at), settledAt: null };
+    const outcome = row.outcome;
+    if (outcome.outcome !== 'committed') return outcome;
+    return {
+      outcome: 'committed',
+      reservation: reservationOf(outcome.reservation),
+      quantity: Number(outcome.quantity),
+      costMicros: Number(outcome.cost),
+      debitedMicros: Number(outcome.debited),
+      shortfallMicros: Number(outcome.shortfall),
+    };
+  }
+
+  /** Ends a hold that is locked in this unit of work, without use: released or expired. */
+  async endHold(id: string, status: 'released' | 'expired', at: Date): Promise<void> {
+    await this.query(`SELECT atrium_end_hold($1, $2, $3, $4)`, [id, status, at]);
   }
 
   findByIdempotencyKey(key: string): Promise<Reservation | null> {
@@ -208,9 +314,5 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
   async lockById(id: string): Promise<Reservation | null> {
     const [row] = await this.lock({ id });
     return row ?? null;
-  }
-
-  async settle(id: string, status: Exclude<ReservationStatus, 'held'>, at: Date): Promise<void> {
-    await this.updateWhere({ id }, { status, settledAt: at });
   }
 }

@@ -12,6 +12,7 @@ import { CreditsService } from './credits.service.js';
 import type { Reservation } from './entities/usage.entity.js';
 import {
   counterKey,
+  HoldRefused,
   lockOrder,
   type QuotaCheck,
   QuotaCountersRepository,
@@ -107,9 +108,6 @@ function usageEvent(
   };
 }
 
-/** What a unit of work that must commit before it refuses answers: its result, or the refusal to throw after the commit. */
-type Outcome<T> = { ok: T } | { error: BillingError };
-
 /**
  * Metering: reservations hold quota and credits, commits record the actual
  * usage and cost, usage events record usage directly. Every check and change
@@ -156,41 +154,34 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const userId = await this.subjectOf(input.userId);
     await this.assertMeters([input.meter]);
     await this.credits.ensureIncluded();
-    return this.uow.run(async (): Promise<Reservation> => {
-      const now = this.clock.now();
-      const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
-      const estimate = input.estimatedCostMicros ?? 0;
-      const prepaid = await this.prepaid();
-      // Rows only this use touches first; the shared ones (counters, then the wallet) last, so their
-      // locks are held for the shortest time. Every path takes counters, the wallet, the daily aggregate in order.
-      const reservation = await this.reservations.createUnlessKeyed({
-        userId,
-        apiKeyId: this.context.principal.apiKeyId ?? null,
-        meter: input.meter,
-        quantity: input.quantity,
-        estimatedCostMicros: estimate,
-        walletHoldMicros: prepaid ? estimate : 0,
-        holds: checks.map((c) => ({
-          subjectId: c.subjectId,
-          period: c.period,
-          windowStart: c.windowStart.toISOString(),
-        })),
-        idempotencyKey: input.idempotencyKey,
-        expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
-      });
-      if (!reservation) {
-        // A reservation with this key exists (or a parallel one just committed): answer with it.
-        const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-        return this.sameReservation(existing!, input, userId);
-      }
-      for (const check of checks) {
-        if (!(await this.counters.add(check, input.quantity, 'reserved'))) {
-          throw await this.quotaExceeded(check, input.quantity);
-        }
-      }
-      if (prepaid && !(await this.wallet.hold(estimate))) throw await this.insufficientCredits(estimate);
-      return reservation;
-    });
+    const now = this.clock.now();
+    const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
+    const estimate = input.estimatedCostMicros ?? 0;
+    let reservation: Reservation | null;
+    try {
+      reservation = await this.reservations.createHolding(
+        {
+          userId,
+          apiKeyId: this.context.principal.apiKeyId ?? null,
+          meter: input.meter,
+          quantity: input.quantity,
+          estimatedCostMicros: estimate,
+          idempotencyKey: input.idempotencyKey,
+          expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+        },
+        checks,
+        await this.prepaid(),
+      );
+    } catch (err) {
+      if (!(err instanceof HoldRefused)) throw err;
+      throw err.refused === 'quota'
+        ? await this.quotaExceeded(checks[err.check], input.quantity)
+        : await this.insufficientCredits(estimate);
+    }
+    if (reservation) return reservation;
+    // A reservation with this key exists (or a parallel one just committed): answer with it.
+    const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
+    return this.sameReservation(existing!, input, userId);
   }
 
   /**
@@ -200,74 +191,39 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
    * never goes below zero.
    */
   async commit(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
-    return this.unwrap(
-      await this.uow.run(async (): Promise<Outcome<Committed>> => {
-        const reservation = await this.heldReservation(id);
-        const now = this.clock.now();
-        if (reservation.expiresAt <= now) {
-          await this.endHold(reservation, 'expired', now);
-          return {
-            error: new BillingError(
-              BillingErrorCode.RESERVATION_EXPIRED,
-              'The reservation expired; its hold was released.',
-            ),
-          };
-        }
-        const quantity = input.quantity ?? reservation.quantity;
-        if (quantity > reservation.quantity) {
-          throw new BillingError(
-            BillingErrorCode.QUANTITY_ABOVE_RESERVED,
-            `The reservation holds ${reservation.quantity}; commit at most that much.`,
-          );
-        }
-        const cost = input.costMicros ?? reservation.estimatedCostMicros;
-        const prepaid = reservation.walletHoldMicros > 0 || (await this.prepaid());
-        await this.reservations.settle(reservation.id, 'committed', now);
-        const event = usageEvent(
-          {
-            eventId: `reservation:${reservation.id}`,
-            userId: reservation.userId,
-            apiKeyId: reservation.apiKeyId,
-            reservationId: reservation.id,
-            meter: reservation.meter,
-            quantity,
-            costMicros: cost,
-            occurredAt: now,
-          },
-          input,
-          origin,
+    const principal = this.context.principal;
+    const outcome = await this.reservations.commitHeld(id, {
+      ...input,
+      actor: this.actsForOthers(principal) ? 'any' : principal.kind === 'user' ? principal.userId! : null,
+      now: this.clock.now(),
+      prepaidPlan: await this.prepaid(),
+      clientIp: origin.clientIp,
+      requestId: origin.requestId,
+    });
+    switch (outcome.outcome) {
+      case 'not_found':
+        throw reservationNotFound();
+      case 'settled':
+        throw reservationSettled(outcome.status);
+      case 'expired':
+        throw new BillingError(BillingErrorCode.RESERVATION_EXPIRED, 'The reservation expired; its hold was released.');
+      case 'above_reserved':
+        throw new BillingError(
+          BillingErrorCode.QUANTITY_ABOVE_RESERVED,
+          `The reservation holds ${outcome.reserved}; commit at most that much.`,
         );
-        await this.usage.insertNew([event]);
-        // The shared rows last, in the order every path takes them: counters, the wallet, the daily aggregate.
-        await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, quantity);
-        const settlement = await this.wallet.settle(
-          reservation.walletHoldMicros,
-          cost,
-          `Usage: ${quantity} ${reservation.meter}`,
-          `reservation:${reservation.id}`,
-          prepaid,
-        );
-        await this.daily.aggregate([event]);
-        this.metrics.usageEvents.inc({ meter: reservation.meter, result: 'accepted' });
-        if (settlement.debitedMicros > 0) this.metrics.creditsDebited.inc(settlement.debitedMicros);
-        return {
-          ok: {
-            reservation: { ...reservation, status: 'committed', settledAt: now },
-            quantity,
-            costMicros: cost,
-            debitedMicros: settlement.debitedMicros,
-            shortfallMicros: prepaid ? settlement.uncoveredMicros : 0,
-          },
-        };
-      }),
-    );
+    }
+    this.metrics.usageEvents.inc({ meter: outcome.reservation.meter, result: 'accepted' });
+    if (outcome.debitedMicros > 0) this.metrics.creditsDebited.inc(outcome.debitedMicros);
+    const { outcome: _committed, ...committed } = outcome;
+    return committed;
   }
 
   async release(id: string): Promise<Reservation> {
     return this.uow.run(async () => {
       const reservation = await this.heldReservation(id);
       const now = this.clock.now();
-      await this.endHold(reservation, 'released', now);
+      await this.reservations.endHold(reservation.id, 'released', now);
       return { ...reservation, status: 'released', settledAt: now };
     });
   }
@@ -440,7 +396,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
                 const reservation = await this.reservations.lockById(id);
                 const now = this.clock.now();
                 if (reservation?.status === 'held' && reservation.expiresAt <= now) {
-                  await this.endHold(reservation, 'expired', now);
+                  await this.reservations.endHold(reservation.id, 'expired', now);
                 }
               }),
             'reservation-expiry',
@@ -516,27 +472,8 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   private async heldReservation(id: string): Promise<Reservation> {
     const reservation = await this.reservations.lockById(id);
     if (!reservation || !this.mayAct(reservation.userId)) throw reservationNotFound();
-    if (reservation.status !== 'held') {
-      throw new BillingError(
-        BillingErrorCode.RESERVATION_SETTLED,
-        `The reservation is already ${reservation.status}.`,
-        {
-          status: reservation.status,
-        },
-      );
-    }
+    if (reservation.status !== 'held') throw reservationSettled(reservation.status);
     return reservation;
-  }
-
-  private async endHold(reservation: Reservation, status: 'released' | 'expired', at: Date): Promise<void> {
-    await this.reservations.settle(reservation.id, status, at);
-    await this.counters.settle(reservation.holds, reservation.meter, reservation.quantity, 0);
-    await this.wallet.releaseHold(reservation.walletHoldMicros);
-  }
-
-  private unwrap<T>(outcome: Outcome<T>): T {
-    if ('ok' in outcome) return outcome.ok;
-    throw outcome.error;
   }
 
   private sameReservation(existing: Reservation, input: ReserveInput, userId: string | null): Reservation {
@@ -654,3 +591,6 @@ const quotaExceededReason = (check: QuotaCheck, taken: number) =>
   `Quota exceeded for ${check.meter}. Used: ${taken}/${check.limit}. Resets at ${isoSeconds(check.windowEnd)}`;
 
 const reservationNotFound = () => new BillingError(BillingErrorCode.RESERVATION_NOT_FOUND, 'Reservation not found.');
+
+const reservationSettled = (status: string) =>
+  new BillingError(BillingErrorCode.RESERVATION_SETTLED, `The reservation is already ${status}.`, { status });
