@@ -20,10 +20,19 @@ module.exports = {
     },
     {
       name: 'features-do-not-import-each-other',
-      comment: 'A feature module uses what the core provides, not another feature.',
+      comment:
+        'A feature module uses what the core provides, not another feature; the one layer above billing is the ' +
+        'generation gateway (below).',
       severity: 'error',
-      from: { path: '^src/modules/([^/]+)/' },
+      from: { path: '^src/modules/([^/]+)/', pathNot: '^src/modules/gateway/' },
       to: { path: '^src/modules/', pathNot: '^src/modules/$1/' },
+    },
+    {
+      name: 'the-gateway-is-built-on-billing',
+      comment: 'Every gateway call is metered through billing (rate limits, reservations, usage); nothing else.',
+      severity: 'error',
+      from: { path: '^src/modules/gateway/' },
+      to: { path: '^src/modules/', pathNot: '^src/modules/(gateway|billing)/' },
     },
     {
       name: 'config-is-a-leaf',

@@ -7,6 +7,7 @@ import { ApiKeyCreatedAtOnInsert1764650000000 } from './1764650000000-api-key-cr
 import { CreateJobs1764700000000 } from './1764700000000-create-jobs.js';
 import { CreateBilling1764800000000 } from './1764800000000-create-billing.js';
 import { MeteringFunctions1764900000000 } from './1764900000000-metering-functions.js';
+import { CreateGateway1765000000000 } from './1765000000000-create-gateway.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   CreateJobs1764700000000,
   CreateBilling1764800000000,
   MeteringFunctions1764900000000,
+  CreateGateway1765000000000,
 ];

@@ -9,6 +9,7 @@ import { ClockModule } from './core/ports/clock.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
+import { GatewayModule } from './modules/gateway/gateway.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         UsersModule,
         ApiKeysModule,
         BillingModule,
+        GatewayModule,
         ...extraModules,
       ],
     };

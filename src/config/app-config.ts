@@ -44,6 +44,9 @@ const toBool = ({ value }: { value: unknown }) => {
 /** false, a hop count, or a comma-separated list of IPv4/IPv6 addresses and CIDR ranges. */
 const TRUST_PROXY = /^(?:false|true|\d{1,2}|[0-9A-Fa-f:.]+(?:\/\d{1,3})?(?:\s*,\s*[0-9A-Fa-f:.]+(?:\/\d{1,3})?)*)$/;
 
+/** Comma-separated provider API keys: printable characters, no spaces. */
+const PROVIDER_KEYS = /^[\x21-\x2b\x2d-\x7e]+(?:\s*,\s*[\x21-\x2b\x2d-\x7e]+)*$/;
+
 /** The raw environment, as validated at boot. Names match the variables in .env.example. */
 export class EnvironmentVariables {
   @IsIn(NODE_ENVS)
@@ -238,6 +241,34 @@ export class EnvironmentVariables {
   @Matches(/^[a-z][a-z0-9_-]{0,63}$/, { message: 'DEFAULT_PLAN must be a plan code' })
   DEFAULT_PLAN = 'free';
 
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(PROVIDER_KEYS, { message: 'OPENAI_API_KEYS must be comma-separated keys' })
+  OPENAI_API_KEYS?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  OPENAI_BASE_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(PROVIDER_KEYS, { message: 'GEMINI_API_KEYS must be comma-separated keys' })
+  GEMINI_API_KEYS?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  GEMINI_BASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  GATEWAY_TIMEOUT_MS = 60_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -270,6 +301,10 @@ function trustProxyOf(value: string | undefined): TrustProxy {
   if (bad.length > 0)
     throw new ConfigValidationError([`TRUST_PROXY: not an IP address or CIDR range: ${bad.join(', ')}`]);
   return entries;
+}
+
+function keyList(value: string | undefined): string[] {
+  return value === undefined ? [] : [...new Set(value.split(',').map((k) => k.trim()))];
 }
 
 function secretsKeyOf(value: string | undefined): Buffer | undefined {
@@ -338,6 +373,16 @@ export interface AppConfig {
   readonly jobs: { readonly concurrency: number; readonly pollIntervalMs: number };
   /** The plan new tenants are subscribed to. */
   readonly billing: { readonly defaultPlan: string };
+  readonly gateway: {
+    /** Key pools applied at start (OPENAI_API_KEYS, GEMINI_API_KEYS); base URLs unset use the provider's own. */
+    readonly pools: readonly {
+      readonly kind: 'openai' | 'gemini';
+      readonly baseUrl?: string;
+      readonly keys: string[];
+    }[];
+    /** A call's deadline upstream, retries included. */
+    readonly timeoutMs: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -420,6 +465,13 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     },
     jobs: { concurrency: env.JOB_CONCURRENCY, pollIntervalMs: env.JOB_POLL_INTERVAL_MS },
     billing: { defaultPlan: env.DEFAULT_PLAN },
+    gateway: {
+      pools: [
+        { kind: 'openai' as const, baseUrl: env.OPENAI_BASE_URL, keys: keyList(env.OPENAI_API_KEYS) },
+        { kind: 'gemini' as const, baseUrl: env.GEMINI_BASE_URL, keys: keyList(env.GEMINI_API_KEYS) },
+      ].filter((pool) => pool.keys.length > 0),
+      timeoutMs: env.GATEWAY_TIMEOUT_MS,
+    },
   });
 }
 

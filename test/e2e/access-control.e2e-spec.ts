@@ -44,11 +44,12 @@ const answer = (res: LightMyRequestResponse) => ({
 });
 
 /** What a parameter names; each side of the walk has one row of each kind. */
-type Kind = 'tenant' | 'user' | 'apiKey' | 'reservation' | 'plan' | 'meter';
+type Kind = 'tenant' | 'user' | 'apiKey' | 'reservation' | 'plan' | 'meter' | 'provider' | 'providerKey' | 'modelRoute';
 interface Case {
   params: Record<string, Kind>;
   /**
-   * The id names a row of the platform catalog (a plan, a meter), the same for every tenant: there is no
+   * The id names a row of the platform catalog (a plan, a meter, a provider, its key, a model route), the same
+   * for every tenant: there is no
    * other tenant's row to ask for, so the walk leaves it out; the role matrix covers who may call it.
    */
   catalog?: true;
@@ -129,11 +130,51 @@ const CASES: Record<string, Case> = {
     body: { costMicros: 0 },
   },
   'POST /api/v1/usage/reservations/{id}/release': { params: { id: 'reservation', tenantId: 'tenant' } },
+  'GET /api/v1/models': { params: { tenantId: 'tenant' } },
+  'POST /api/v1/chat/completions': {
+    params: { tenantId: 'tenant' },
+    body: { model: 'local-chat', messages: [{ role: 'user', content: 'hostile' }] },
+  },
   'GET /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'PATCH /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'DELETE /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'PATCH /api/v1/meters/{code}': { params: { code: 'meter' }, catalog: true },
+  'GET /api/v1/providers/{id}': { params: { id: 'provider' }, catalog: true },
+  'PATCH /api/v1/providers/{id}': { params: { id: 'provider' }, catalog: true },
+  'DELETE /api/v1/providers/{id}': { params: { id: 'provider' }, catalog: true },
+  'GET /api/v1/providers/{id}/keys': { params: { id: 'provider' }, catalog: true },
+  'POST /api/v1/providers/{id}/keys': { params: { id: 'provider' }, catalog: true },
+  'DELETE /api/v1/providers/{id}/keys/{keyId}': { params: { id: 'provider', keyId: 'providerKey' }, catalog: true },
+  'GET /api/v1/model-routes/{id}': { params: { id: 'modelRoute' }, catalog: true },
+  'PATCH /api/v1/model-routes/{id}': { params: { id: 'modelRoute' }, catalog: true },
+  'DELETE /api/v1/model-routes/{id}': { params: { id: 'modelRoute' }, catalog: true },
 };
+
+/** A provider with one key and a model route to it (platform rows, created by the super admin). */
+async function gatewayCatalog(
+  t: TestApp,
+): Promise<Pick<Record<Kind, string>, 'provider' | 'providerKey' | 'modelRoute'>> {
+  const root = bearer((await superAdmin(t)).accessToken);
+  const post = async (url: string, payload: object) => {
+    const res = await t.http({ method: 'POST', url, headers: root, payload });
+    expect(res.statusCode).toBe(201);
+    return res.json().id as string;
+  };
+  const provider = await post('/api/v1/providers', {
+    name: `p-${randomUUID()}`,
+    kind: 'openai',
+    baseUrl: 'http://127.0.0.1:9/v1',
+  });
+  return {
+    provider,
+    providerKey: await post(`/api/v1/providers/${provider}/keys`, { key: `sk-${randomUUID()}` }),
+    modelRoute: await post('/api/v1/model-routes', {
+      alias: `m-${randomUUID()}`,
+      task: 'chat',
+      targets: [{ providerId: provider, model: 'm' }],
+    }),
+  };
+}
 
 /** A reservation of `caller` in its tenant (1 image, nothing estimated). */
 async function reservationOf(t: TestApp, caller: Headers): Promise<string> {
@@ -207,6 +248,7 @@ describe('access control', () => {
         reservations: await rows('reservations', 'tenant_id'),
         usage_events: await rows('usage_events', 'tenant_id'),
         usage_daily: await rows('usage_daily', 'tenant_id'),
+        generations: await rows('generations', 'tenant_id'),
       };
     }
 
@@ -250,9 +292,15 @@ describe('access control', () => {
           headers: bearer(aMember.accessToken),
           payload: { events: [{ id: randomUUID(), meter: 'images', quantity: 2, model: 'a-model' }] },
         },
+        {
+          method: 'POST',
+          url: '/api/v1/chat/completions',
+          headers: aAdmin,
+          payload: { model: 'local-chat', messages: [{ role: 'user', content: 'A secret of A' }] },
+        },
       ] as const;
       for (const request of setup) expect((await t.http(request)).statusCode).toBe(200);
-      const catalog = { plan: (await newPlan(t)).id, meter: 'images' };
+      const catalog = { plan: (await newPlan(t)).id, meter: 'images', ...(await gatewayCatalog(t)) };
       aSide = {
         tenant: a.id,
         user: aMember.id,
@@ -424,6 +472,9 @@ describe('access control', () => {
         // A reservation of the member in this tenant (members may settle only their own; others any).
         const reservation = kinds.includes('reservation') ? await reservationOf(t, bearer(member.accessToken)) : '';
         const plan = kinds.includes('plan') ? (await newPlan(t)).id : '';
+        const gateway = kinds.some((k) => ['provider', 'providerKey', 'modelRoute'].includes(k))
+          ? await gatewayCatalog(t)
+          : { provider: '', providerKey: '', modelRoute: '' };
         for (const caller of callers) {
           const target: Record<Kind, string> = {
             tenant: tenant.id,
@@ -432,6 +483,7 @@ describe('access control', () => {
             reservation,
             plan,
             meter: 'images',
+            ...gateway,
           };
           const values: Record<string, string> = {};
           for (const [name, kind] of Object.entries(CASES[op.route]?.params ?? {})) {

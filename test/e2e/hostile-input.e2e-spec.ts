@@ -43,11 +43,24 @@ const raw = (literal: string) => `${RAW}${literal}`;
 const toJson = (value: unknown) =>
   JSON.stringify(value).replace(new RegExp(`"${RAW}([^"]*)"`, 'gu'), (_, literal: string) => literal);
 
-const typeOf = (schema: JsonSchema) =>
-  schema.type ?? (schema.properties ? 'object' : schema.items ? 'array' : schema.enum ? 'string' : 'any');
+const typeOf = (schema: JsonSchema): string =>
+  schema.type ??
+  (schema.oneOf
+    ? typeOf(schema.oneOf[0])
+    : schema.properties
+      ? 'object'
+      : schema.items
+        ? 'array'
+        : schema.enum
+          ? 'string'
+          : 'any');
+/** The JSON types a field takes, with the schema of each: one, or each branch of a `oneOf` (OpenAI's nullable fields). */
+const branchesOf = (schema: JsonSchema): [string, JsonSchema][] =>
+  (schema.oneOf ?? [schema]).map((branch) => [typeOf(branch), branch]);
 
 /** A value the schema accepts (required properties only), so that spoiling one field is the request's only fault. */
 function validValue(schema: JsonSchema, name = ''): unknown {
+  if (schema.oneOf) return validValue(schema.oneOf[0], name);
   if (schema.enum) return schema.enum[0];
   if (schema.example !== undefined && typeOf(schema) !== 'object') return schema.example;
   switch (typeOf(schema)) {
@@ -108,11 +121,17 @@ const SAMPLES: Record<string, unknown> = {
   null: null,
 };
 const HUGE_NUMBERS = ['1e308', '1e400', '99999999999999999999', '-1', '1.5', '-0.0001'];
-/** The huge and fractional numbers outside what `schema` takes (-1 is fine where negatives are, e.g. adjustments). */
-const hugeNumbersFor = (schema: { minimum?: number }) =>
-  HUGE_NUMBERS.filter(
-    (n) => !(schema.minimum !== undefined && schema.minimum <= Number(n) && Number.isInteger(Number(n))),
-  );
+/**
+ * The huge and fractional numbers outside what `schema` takes: -1 is fine where negatives are (adjustments),
+ * a fraction in range where the field is a number rather than an integer (a temperature).
+ */
+const hugeNumbersFor = (schema: JsonSchema) =>
+  HUGE_NUMBERS.filter((n) => {
+    const v = Number(n);
+    const inRange =
+      schema.minimum !== undefined && schema.minimum <= v && (schema.maximum === undefined || v <= schema.maximum);
+    return !(inRange && (schema.type === 'number' || Number.isInteger(v)));
+  });
 const NAN_LIKE = ['NaN', 'Infinity', '-Infinity', '1e3', '0x10', '', ' 1'];
 
 /** Stack frames, file paths or SQL: none may ever reach a client. */
@@ -238,14 +257,19 @@ describe('hostile input', () => {
       for (const { path, schema } of fieldsOf(body)) {
         const field = path.join('.');
         const type = typeOf(schema);
-        if (type === 'string') spoil(`${field} with NUL`, path, 'a\u0000b', { status: 400, code: 'BAD_REQUEST' });
-        if (type === 'number' || type === 'integer') {
-          for (const n of hugeNumbersFor(schema)) spoil(`${field} = ${n}`, path, raw(n), { status: 400, field });
-          for (const s of NAN_LIKE) spoil(`${field} = "${s}"`, path, s, { status: 400, field });
+        const branches = branchesOf(schema);
+        const types = branches.map(([t]) => t);
+        if (types.includes('string'))
+          spoil(`${field} with NUL`, path, 'a\u0000b', { status: 400, code: 'BAD_REQUEST' });
+        for (const [branchType, branch] of branches) {
+          if (branchType !== 'number' && branchType !== 'integer') continue;
+          for (const n of hugeNumbersFor(branch)) spoil(`${field} = ${n}`, path, raw(n), { status: 400, field });
+          if (!types.includes('string'))
+            for (const s of NAN_LIKE) spoil(`${field} = "${s}"`, path, s, { status: 400, field });
         }
         for (const [sample, value] of Object.entries(SAMPLES)) {
-          if (sample === type || (sample === 'number' && type === 'integer')) continue;
-          // Every other JSON type, null included: no field of the API is nullable.
+          if (types.includes(sample) || (sample === 'number' && types.includes('integer'))) continue;
+          // Every other JSON type, null included: no field is nullable unless its schema says so (oneOf null).
           spoil(`${field} as ${sample}`, path, value, { status: 400, field });
         }
         if (type === 'object') {

@@ -134,6 +134,7 @@ export interface JsonSchema {
   maximum?: number;
   minItems?: number;
   allOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   $ref?: string;
 }
 
@@ -188,6 +189,7 @@ export async function apiOperations(t: TestApp): Promise<ApiOperation[]> {
         ),
       }),
       ...(merged.items && { items: resolve(merged.items as JsonSchema, depth + 1) }),
+      ...(merged.oneOf && { oneOf: (merged.oneOf as JsonSchema[]).map((s) => resolve(s, depth + 1)) }),
     };
   };
   return Object.entries(doc.paths).flatMap(([path, ops]) =>

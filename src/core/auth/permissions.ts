@@ -28,6 +28,8 @@ export enum Permission {
   BILLING_READ = 'billing:read',
   /** The tenant's default user quotas and users' own quotas. */
   BILLING_WRITE = 'billing:write',
+  /** Call the generation gateway (chat, embeddings, images, video) and read one's own generations. */
+  GENERATION_USE = 'generation:use',
   /** Platform-wide: create, suspend and delete tenants; act inside any tenant. */
   PLATFORM_MANAGE = 'platform:manage',
 }
@@ -49,6 +51,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.PLANS_READ,
     Permission.BILLING_READ,
     Permission.BILLING_WRITE,
+    Permission.GENERATION_USE,
   ],
   [Role.MEMBER]: [
     Permission.PROFILE_READ,
@@ -59,6 +62,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.USAGE_READ,
     Permission.USAGE_WRITE,
     Permission.PLANS_READ,
+    Permission.GENERATION_USE,
   ],
   [Role.VIEWER]: [
     Permission.PROFILE_READ,
@@ -76,6 +80,7 @@ export const TENANT_APP_PERMISSIONS: readonly Permission[] = [
   Permission.USAGE_READ,
   Permission.USAGE_WRITE,
   Permission.PLANS_READ,
+  Permission.GENERATION_USE,
 ];
 
 export function permissionsOf(role: Role): readonly Permission[] {

@@ -1,8 +1,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MethodIndex } from '../http/method-index.js';
 import { CommonError, CommonErrorCode } from './app-error.js';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
+import { type MappedProblem, PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
 
 /**
  * Writes every error as RFC 9457 problem details; unexpected ones are logged
@@ -29,11 +30,49 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         );
       }
     }
-    sendProblem(exception, request, reply, this.logger);
+    const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
+    const openAi = config?.[OPENAI_ERRORS] === true;
+    sendProblem(exception, request, reply, this.logger, openAi ? openAiError : undefined);
   }
 }
 
-export function sendProblem(exception: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+/** The route config member that marks routes whose problems also carry OpenAI's `error` object. */
+const OPENAI_ERRORS = 'openAiErrors';
+
+/**
+ * On an OpenAI-compatible route, problem details also carry OpenAI's
+ * `error: {message, type, code}`, so OpenAI SDKs show the message; also for
+ * errors raised before the handler (authentication, body parsing).
+ */
+export const OpenAiErrors = () => RouteConfig({ [OPENAI_ERRORS]: true });
+
+/** OpenAI's error `type` for a status. */
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 402) return 'insufficient_quota';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+function openAiError(problem: MappedProblem['problem']): Record<string, unknown> {
+  const { detail, status, code } = problem as { detail: string; status: number; code: string };
+  return { error: { message: detail, type: openAiType(status), code: code.toLowerCase(), param: null } };
+}
+
+/**
+ * Writes `exception` as a problem document; `extend` may add members derived
+ * from the problem (the OpenAI-compatible routes add OpenAI's `error` object).
+ */
+export function sendProblem(
+  exception: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+  extend?: (problem: MappedProblem['problem']) => Record<string, unknown>,
+): void {
   const { problem, unexpected } = toProblem(exception);
   if (unexpected) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
@@ -45,5 +84,7 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
   reply
     .status(problem.status as number)
     .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify({ ...problem, requestId: request.id, instance: request.url.split('?')[0] }));
+    .send(
+      JSON.stringify({ ...problem, ...extend?.(problem), requestId: request.id, instance: request.url.split('?')[0] }),
+    );
 }

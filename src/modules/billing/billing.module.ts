@@ -74,6 +74,6 @@ import { LedgerRepository, WalletRepository } from './wallet.repository.js';
     ReportsService,
     RateLimitInterceptor,
   ],
-  exports: [MeteringService],
+  exports: [MeteringService, PlanCache, RateLimitInterceptor],
 })
 export class BillingModule {}

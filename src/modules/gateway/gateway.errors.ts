@@ -1,0 +1,48 @@
+import { AppError, type ProblemExtensions } from '../../core/errors/app-error.js';
+
+export enum GatewayErrorCode {
+  PROVIDER_NOT_FOUND = 'PROVIDER_NOT_FOUND',
+  PROVIDER_NAME_TAKEN = 'PROVIDER_NAME_TAKEN',
+  PROVIDER_IN_USE = 'PROVIDER_IN_USE',
+  PROVIDER_KEY_NOT_FOUND = 'PROVIDER_KEY_NOT_FOUND',
+  PROVIDER_KEY_EXISTS = 'PROVIDER_KEY_EXISTS',
+  PROVIDER_KEYLESS = 'PROVIDER_KEYLESS',
+  MODEL_ROUTE_NOT_FOUND = 'MODEL_ROUTE_NOT_FOUND',
+  MODEL_ALIAS_TAKEN = 'MODEL_ALIAS_TAKEN',
+  UNKNOWN_PROVIDER = 'UNKNOWN_PROVIDER',
+  MODEL_NOT_FOUND = 'MODEL_NOT_FOUND',
+  MODEL_NOT_ALLOWED = 'MODEL_NOT_ALLOWED',
+  WRONG_TASK = 'WRONG_TASK',
+  PROVIDER_NOT_CONFIGURED = 'PROVIDER_NOT_CONFIGURED',
+  PROVIDER_ERROR = 'PROVIDER_ERROR',
+  PROVIDER_REJECTED = 'PROVIDER_REJECTED',
+  PROVIDER_TIMEOUT = 'PROVIDER_TIMEOUT',
+}
+
+const STATUS = {
+  PROVIDER_NOT_FOUND: 404,
+  PROVIDER_NAME_TAKEN: 409,
+  PROVIDER_IN_USE: 409,
+  PROVIDER_KEY_NOT_FOUND: 404,
+  PROVIDER_KEY_EXISTS: 409,
+  PROVIDER_KEYLESS: 422,
+  MODEL_ROUTE_NOT_FOUND: 404,
+  MODEL_ALIAS_TAKEN: 409,
+  UNKNOWN_PROVIDER: 422,
+  MODEL_NOT_FOUND: 404,
+  MODEL_NOT_ALLOWED: 403,
+  WRONG_TASK: 400,
+  PROVIDER_NOT_CONFIGURED: 503,
+  PROVIDER_ERROR: 502,
+  PROVIDER_REJECTED: 400,
+  PROVIDER_TIMEOUT: 504,
+} satisfies Record<GatewayErrorCode, number>;
+
+export class GatewayError extends AppError {
+  constructor(code: GatewayErrorCode, detail: string, extensions: ProblemExtensions = {}) {
+    super(code, STATUS[code], detail, extensions);
+  }
+}
+
+export const providerNotFound = () => new GatewayError(GatewayErrorCode.PROVIDER_NOT_FOUND, 'Provider not found.');
+export const routeNotFound = () => new GatewayError(GatewayErrorCode.MODEL_ROUTE_NOT_FOUND, 'Model route not found.');

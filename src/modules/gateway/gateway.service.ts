@@ -1,0 +1,405 @@
+import { randomUUID } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import OpenAI from 'openai';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { RequestContext } from '../../core/context/request-context.js';
+import { AppError } from '../../core/errors/app-error.js';
+import { Clock } from '../../core/ports/clock.js';
+import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
+import { PlanCache } from '../billing/plan-cache.js';
+import type { ChatCompletionBody } from './dto/chat.dto.js';
+import type { ModelListDto } from './dto/admin.dto.js';
+import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
+import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
+import { GenerationsRepository } from './gateway.repository.js';
+import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
+import { baseUrlOf, KeyHealth } from './key-health.js';
+import { countTokens, localChat, localChatChunks, promptTokens } from './local/local-models.js';
+import { classify, type Failure, failureError } from './upstream.js';
+
+/** At most this many retries of a call (other keys, then other targets), within its deadline. */
+const MAX_RETRIES = 2;
+/** Output tokens a call is assumed to produce, for its hold, when it sets no limit. */
+const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+interface Resolved {
+  directory: Directory;
+  route: ModelRoute;
+  targets: { target: RouteTarget; provider: Provider }[];
+}
+
+interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A call that went through: what answered it. */
+interface Answered<T> {
+  value: T;
+  provider: Provider;
+  target: RouteTarget;
+}
+
+const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMillion) / 1_000_000);
+
+/**
+ * The generation gateway's calls. Each, in order: route the model alias for
+ * the caller's plan tier, hold quota and credits (a reservation estimated
+ * from the prompt and the output limit), call the first target's next healthy
+ * key — another key, then the next target, on a retryable failure (at most
+ * MAX_RETRIES, within GATEWAY_TIMEOUT_MS, never once a stream has started) —
+ * then commit the actual usage and cost, or release the hold on failure; and
+ * record the generation.
+ */
+@Injectable()
+export class GatewayService {
+  private readonly logger = new Logger('Gateway');
+  private readonly clients = new Map<string, OpenAI>();
+
+  constructor(
+    private readonly directory: GatewayDirectory,
+    private readonly health: KeyHealth,
+    private readonly metering: MeteringService,
+    private readonly plans: PlanCache,
+    private readonly generations: GenerationsRepository,
+    private readonly context: RequestContext,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The aliases the caller's plan tier may use (OpenAI's model list). */
+  async models(): Promise<ModelListDto> {
+    const directory = await this.directory.current();
+    const tier = await this.tier();
+    const data = [...directory.routes.values()]
+      .filter((route) => allowed(route, tier))
+      .map((route) => ({
+        id: route.alias,
+        object: 'model' as const,
+        created: Math.floor(route.createdAt.getTime() / 1000),
+        owned_by: 'atrium',
+        task: route.task,
+      }));
+    return { object: 'list', data };
+  }
+
+  async chat(body: ChatCompletionBody, origin: RequestOrigin): Promise<OpenAI.ChatCompletion> {
+    const resolved = await this.resolve('chat', body.model);
+    const started = performance.now();
+    const prompt = promptTokens(body.messages);
+    const reservation = await this.hold(resolved.route, prompt, body);
+    // Stream options mean nothing without a stream, and upstreams refuse them.
+    const { stream_options: _options, ...request } = body;
+    let answered: Answered<OpenAI.ChatCompletion>;
+    try {
+      answered = await this.call(
+        resolved,
+        (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
+        (client, model, options) =>
+          client.chat.completions.create(
+            { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
+            options,
+          ),
+      );
+    } catch (err) {
+      await this.fail(reservation, resolved.route, body.stream === true, started, err, origin);
+      throw err;
+    }
+    const completion = answered.value;
+    const usage: Usage = completion.usage
+      ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
+      : {
+          inputTokens: prompt,
+          outputTokens: countTokens(completion.choices.map((c) => c.message.content ?? '').join('')),
+        };
+    await this.succeed(reservation, resolved.route, answered, usage, false, started, origin);
+    return { ...completion, model: resolved.route.alias };
+  }
+
+  /**
+   * A streamed chat completion: server-sent chunks, then `data: [DONE]`. The
+   * call is retried only until the upstream has answered; a client that goes
+   * away (`abort`) stops the upstream call and is charged what was produced.
+   */
+  async chatStream(body: ChatCompletionBody, origin: RequestOrigin, abort: AbortSignal): Promise<Readable> {
+    const resolved = await this.resolve('chat', body.model);
+    const started = performance.now();
+    const prompt = promptTokens(body.messages);
+    const reservation = await this.hold(resolved.route, prompt, body);
+    let answered: Answered<AsyncIterable<OpenAI.ChatCompletionChunk>>;
+    try {
+      answered = await this.call(
+        resolved,
+        (model) =>
+          paced(
+            localChatChunks(
+              { ...body, model, stream: true, stream_options: { include_usage: true } },
+              this.clock.now(),
+            ),
+          ),
+        (client, model, options) =>
+          client.chat.completions.create(
+            {
+              ...body,
+              model,
+              stream: true,
+              stream_options: { include_usage: true },
+            } as OpenAI.ChatCompletionCreateParamsStreaming,
+            { ...options, signal: abort },
+          ),
+      );
+    } catch (err) {
+      await this.fail(reservation, resolved.route, true, started, err, origin);
+      throw err;
+    }
+    const out = new PassThrough();
+    const wantsUsage = body.stream_options?.include_usage === true;
+    void (async () => {
+      let usage: OpenAI.CompletionUsage | undefined;
+      let produced = '';
+      let broken: unknown;
+      try {
+        for await (const chunk of answered.value) {
+          if (abort.aborted) break;
+          if (chunk.usage) usage = chunk.usage;
+          for (const choice of chunk.choices) {
+            produced += choice.delta?.content ?? '';
+            for (const call of choice.delta?.tool_calls ?? []) produced += call.function?.arguments ?? '';
+          }
+          if (chunk.choices.length === 0 && !wantsUsage) continue;
+          const { usage: _usage, ...rest } = chunk;
+          out.write(`data: ${JSON.stringify({ ...(wantsUsage ? chunk : rest), model: resolved.route.alias })}\n\n`);
+        }
+      } catch (err) {
+        broken = err;
+      }
+      // Charged for what was produced: the upstream's count when it sent one, else the tokenizer's. Settled
+      // before the stream ends, so a client that has read [DONE] finds its usage recorded.
+      const counted: Usage = usage
+        ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
+        : { inputTokens: prompt, outputTokens: countTokens(produced) };
+      try {
+        await this.succeed(reservation, resolved.route, answered, counted, true, started, origin);
+      } catch (err) {
+        this.logger.error({ message: `Settling a stream failed: ${(err as Error).message}` });
+      }
+      if (broken && !abort.aborted) {
+        this.logger.warn(`A stream broke off: ${(broken as Error).message}`);
+        const error = broken instanceof AppError ? broken : failureError(classify(broken));
+        out.write(
+          `data: ${JSON.stringify({ error: { message: error.message, type: 'server_error', code: error.code } })}\n\n`,
+        );
+      } else if (!abort.aborted) {
+        out.write('data: [DONE]\n\n');
+      }
+      out.end();
+    })();
+    return out;
+  }
+
+  // ---- routing ------------------------------------------------------------------
+
+  private async tier(): Promise<string | null> {
+    return (await this.plans.current(this.context.tenantId))?.plan.tier ?? null;
+  }
+
+  /** The route for `model` (an alias, or `auto`/none for the tier's default) and its enabled targets. */
+  private async resolve(task: Task, model: string | undefined): Promise<Resolved> {
+    const directory = await this.directory.current();
+    const tier = await this.tier();
+    let route: ModelRoute | undefined;
+    if (model === undefined || model === 'auto') {
+      const candidates = (directory.byTask.get(task) ?? []).filter((r) => allowed(r, tier));
+      route = candidates.find((r) => tier !== null && r.defaultFor.includes(tier)) ?? candidates[0];
+      if (!route) {
+        throw new GatewayError(GatewayErrorCode.PROVIDER_NOT_CONFIGURED, `No ${task} model is available to your plan.`);
+      }
+    } else {
+      route = directory.routes.get(model);
+      if (!route) throw new GatewayError(GatewayErrorCode.MODEL_NOT_FOUND, `The model ${model} does not exist.`);
+      if (route.task !== task) {
+        throw new GatewayError(
+          GatewayErrorCode.WRONG_TASK,
+          `The model ${model} is a ${route.task} model, not a ${task} model.`,
+        );
+      }
+      if (!allowed(route, tier)) {
+        throw new GatewayError(GatewayErrorCode.MODEL_NOT_ALLOWED, `Your plan may not use the model ${model}.`, {
+          model,
+        });
+      }
+    }
+    const targets = route.targets
+      .map((target) => ({ target, provider: directory.providers.get(target.providerId)! }))
+      .filter(({ provider }) => provider !== undefined);
+    if (targets.length === 0) {
+      throw new GatewayError(GatewayErrorCode.PROVIDER_NOT_CONFIGURED, `No enabled provider serves ${route.alias}.`);
+    }
+    return { directory, route, targets };
+  }
+
+  /**
+   * Calls the targets in order: the local provider directly; an upstream with
+   * its pool's next healthy key. A retryable failure cools (or, refused, disables)
+   * the key and moves on, at most MAX_RETRIES times within the deadline.
+   */
+  private async call<T>(
+    { directory, targets }: Resolved,
+    local: (model: string) => T,
+    upstream: (client: OpenAI, model: string, options: OpenAI.RequestOptions) => Promise<T>,
+  ): Promise<Answered<T>> {
+    const deadline = Date.now() + this.config.gateway.timeoutMs;
+    let attempts = 0;
+    let last: Failure | undefined;
+    for (const { target, provider } of targets) {
+      if (provider.kind === 'local') {
+        try {
+          return { value: local(target.model), provider, target };
+        } catch (err) {
+          throw failureError({ kind: 'rejected', message: (err as Error).message, status: 400 });
+        }
+      }
+      for (const key of this.directory.rotation(directory, provider.id)) {
+        const remaining = deadline - Date.now();
+        if (attempts > MAX_RETRIES || remaining <= 0) break;
+        attempts += 1;
+        const attemptStarted = Date.now();
+        try {
+          const value = await upstream(this.client(provider, key), target.model, { timeout: remaining });
+          this.health.succeeded(key);
+          return { value, provider, target };
+        } catch (err) {
+          let failure = classify(err);
+          // A call that ran out its time is a timeout, however the HTTP client words the abort.
+          if (failure.kind === 'retry' && Date.now() - attemptStarted >= remaining - 20) {
+            failure = { ...failure, message: 'The upstream timed out', timeout: true };
+          }
+          if (failure.kind === 'aborted') throw failureError(failure);
+          if (failure.kind === 'rejected') {
+            this.health.succeeded(key);
+            throw failureError(failure);
+          }
+          if (failure.kind === 'refused-key') this.health.disable(key, failure.message);
+          else this.health.cool(key, failure.message, failure.retryAfterMs);
+          last = failure;
+        }
+      }
+      if (attempts > MAX_RETRIES) break;
+    }
+    if (last) throw failureError(last);
+    throw new GatewayError(
+      GatewayErrorCode.PROVIDER_NOT_CONFIGURED,
+      'No provider key is available for this model right now.',
+    );
+  }
+
+  private client(provider: Provider, key: PoolKey): OpenAI {
+    const baseURL = baseUrlOf(provider);
+    const id = `${key.id}|${baseURL}`;
+    let client = this.clients.get(id);
+    if (!client) {
+      client = new OpenAI({ apiKey: key.secret, baseURL, maxRetries: 0 });
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  // ---- metering -----------------------------------------------------------------
+
+  /** Holds a request and the call's estimated cost: the prompt, and the output limit (n choices). */
+  private hold(route: ModelRoute, prompt: number, body: ChatCompletionBody) {
+    const output = (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS) * (body.n ?? 1);
+    return this.metering.reserve({
+      meter: 'requests',
+      quantity: 1,
+      estimatedCostMicros: micros(prompt, route.inputPerMTokMicros) + micros(output, route.outputPerMTokMicros),
+      ttlSeconds: Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
+      idempotencyKey: `generation:${randomUUID()}`,
+    });
+  }
+
+  private async succeed<T>(
+    reservation: { id: string },
+    route: ModelRoute,
+    answered: Answered<T>,
+    usage: Usage,
+    stream: boolean,
+    started: number,
+    origin: RequestOrigin,
+  ): Promise<void> {
+    const cost =
+      micros(usage.inputTokens, route.inputPerMTokMicros) + micros(usage.outputTokens, route.outputPerMTokMicros);
+    await this.metering.commit(
+      reservation.id,
+      {
+        quantity: 1,
+        costMicros: cost,
+        model: route.alias,
+        provider: answered.provider.name,
+        metadata: { ...usage, providerModel: answered.target.model },
+      },
+      origin,
+    );
+    await this.record(route, answered, usage, cost, 'succeeded', null, stream, started, origin);
+  }
+
+  private async fail(
+    reservation: { id: string },
+    route: ModelRoute,
+    stream: boolean,
+    started: number,
+    err: unknown,
+    origin: RequestOrigin,
+  ): Promise<void> {
+    await this.metering.release(reservation.id);
+    const code = err instanceof AppError ? err.code : 'INTERNAL_ERROR';
+    await this.record(route, null, { inputTokens: 0, outputTokens: 0 }, 0, 'failed', code, stream, started, origin);
+  }
+
+  private async record<T>(
+    route: ModelRoute,
+    answered: Answered<T> | null,
+    usage: Usage,
+    cost: number,
+    status: 'succeeded' | 'failed',
+    errorCode: string | null,
+    stream: boolean,
+    started: number,
+    origin: RequestOrigin,
+  ): Promise<void> {
+    const principal = this.context.principal;
+    await this.generations.record({
+      userId: principal.userId ?? null,
+      apiKeyId: principal.apiKeyId ?? null,
+      task: route.task,
+      model: route.alias,
+      providerId: answered?.provider.id ?? null,
+      providerModel: answered?.target.model ?? null,
+      status,
+      stream,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      costMicros: cost,
+      latencyMs: Math.round(performance.now() - started),
+      errorCode,
+      clientIp: origin.clientIp,
+      requestId: origin.requestId,
+    });
+  }
+}
+
+/** Whether the tier may use the route (no tiers listed: every tier). */
+function allowed(route: ModelRoute, tier: string | null): boolean {
+  return route.tiers.length === 0 || (tier !== null && route.tiers.includes(tier));
+}
+
+/** The local provider's chunks, one per turn of the event loop (as a stream arrives). */
+async function* paced(chunks: OpenAI.ChatCompletionChunk[]): AsyncIterable<OpenAI.ChatCompletionChunk> {
+  for (const chunk of chunks) {
+    await nextTurn();
+    yield chunk;
+  }
+}
