@@ -840,6 +840,21 @@ export default async () => {
               choices: { required: true, type: () => [t['./modules/gateway/dto/chat.dto.js'].ChatChoiceDto] },
               usage: { required: false, type: () => t['./modules/gateway/dto/chat.dto.js'].ChatUsageDto },
             },
+            EmbeddingDto: {
+              object: { required: true, type: () => String },
+              index: { required: true, type: () => Number },
+              embedding: { required: true, type: () => Object },
+            },
+            EmbeddingUsageDto: {
+              prompt_tokens: { required: true, type: () => Number },
+              total_tokens: { required: true, type: () => Number },
+            },
+            EmbeddingListDto: {
+              object: { required: true, type: () => String },
+              data: { required: true, type: () => [t['./modules/gateway/dto/chat.dto.js'].EmbeddingDto] },
+              model: { required: true, type: () => String },
+              usage: { required: true, type: () => t['./modules/gateway/dto/chat.dto.js'].EmbeddingUsageDto },
+            },
           },
         ],
         [
@@ -1087,6 +1102,7 @@ export default async () => {
             OpenAiController: {
               models: { type: t['./modules/gateway/dto/admin.dto.js'].ModelListDto },
               chat: { type: Object },
+              embeddings: { type: Object },
             },
           },
         ],

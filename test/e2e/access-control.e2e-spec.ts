@@ -135,6 +135,10 @@ const CASES: Record<string, Case> = {
     params: { tenantId: 'tenant' },
     body: { model: 'local-chat', messages: [{ role: 'user', content: 'hostile' }] },
   },
+  'POST /api/v1/embeddings': {
+    params: { tenantId: 'tenant' },
+    body: { model: 'local-embedding', input: 'hostile' },
+  },
   'GET /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'PATCH /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'DELETE /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },

@@ -45,7 +45,7 @@ describe(`generation gateway (${engine})`, () => {
     t.http({ method, url: `/api/v1${url}`, headers: bearer(root.accessToken), ...(payload && { payload }) });
 
   /** An upstream provider on the fake with `keys`, and a chat route (priced) to it for `tiers`. */
-  async function upstream(keys: string[], route: { tiers?: string[]; defaultFor?: string[] } = {}) {
+  async function upstream(keys: string[], route: { tiers?: string[]; defaultFor?: string[]; task?: string } = {}) {
     const provider = (
       await admin('POST', '/providers', { name: `up-${unique()}`, kind: 'openai', baseUrl: fake.url })
     ).json();
@@ -55,7 +55,7 @@ describe(`generation gateway (${engine})`, () => {
     const created = await admin('POST', '/model-routes', {
       alias,
       task: 'chat',
-      targets: [{ providerId: provider.id, model: 'fake-chat' }],
+      targets: [{ providerId: provider.id, model: route.task === 'embedding' ? 'fake-embedding' : 'fake-chat' }],
       inputPerMTokMicros: IN_PRICE,
       outputPerMTokMicros: OUT_PRICE,
       ...route,
@@ -233,6 +233,44 @@ describe(`generation gateway (${engine})`, () => {
     expect(held.map((r: { status: string }) => r.status)).toEqual(['committed', 'committed']);
   });
 
+  it('embeds through the official SDK (floats and base64), metering the input tokens; a chat model is refused', async () => {
+    const { alias } = await upstream([`sk-emb-${unique()}`], { task: 'embedding' });
+    const chatModel = await upstream([`sk-emb-chat-${unique()}`]);
+    const tenant = await tenantOnTier(`t${unique()}`);
+    const appKey = await tenantKey(t, tenant);
+    const sdk = new OpenAI({ baseURL, apiKey: appKey.key, maxRetries: 0 });
+    const floats = await sdk.embeddings.create({
+      model: alias,
+      input: ['red apples', 'green pears'],
+      encoding_format: 'float',
+    });
+    expect(floats.data).toHaveLength(2);
+    expect(floats.data[0].embedding).toHaveLength(8);
+    expect(floats).toMatchObject({ model: alias, usage: { prompt_tokens: 4 } });
+    // The SDK asks for base64 when no format is given, and decodes it to the same floats.
+    const decoded = await sdk.embeddings.create({ model: alias, input: ['red apples', 'green pears'] });
+    expect(fake.requests.at(-1)?.body.encoding_format).toBe('base64');
+    expect(decoded.data.map((d) => d.embedding)).toEqual(floats.data.map((d) => d.embedding));
+    const events = await t.dataSource.query(
+      `SELECT cost_micros FROM usage_events WHERE tenant_id = $1 AND model = $2`,
+      [tenant.id, alias],
+    );
+    expect(events.map((e: { cost_micros: string }) => Number(e.cost_micros))).toEqual([8, 8]);
+    const [generation] = await t.dataSource.query(
+      `SELECT task, input_tokens, output_tokens FROM generations WHERE tenant_id = $1 LIMIT 1`,
+      [tenant.id],
+    );
+    expect(generation).toEqual({ task: 'embedding', input_tokens: 4, output_tokens: 0 });
+    const wrong = await t.http({
+      method: 'POST',
+      url: '/api/v1/embeddings',
+      headers: bearer(tenant.admin.accessToken),
+      payload: { model: chatModel.alias, input: 'x' },
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'WRONG_TASK', error: { type: 'invalid_request_error' } });
+  });
+
   it('rotates over the pool, cools a 429 key down, disables a 401 key until the probe finds it healed', async () => {
     const keys = [`sk-a-${unique()}`, `sk-b-${unique()}`, `sk-c-${unique()}`];
     const { alias, provider } = await upstream(keys);
@@ -380,8 +418,10 @@ describe(`generation gateway, offline (${engine})`, () => {
   });
   afterAll(() => t.close());
 
-  it('serves chat from the built-in local provider when no other is configured, streamed and not', async () => {
+  it('serves chat and embeddings from the built-in local provider when no other is configured', async () => {
     const tenant = await newTenant(t);
+    // The free plan allows 2 metered requests a minute: a plan without limits for the calls below.
+    await subscribe(t, tenant, (await newPlan(t)).code);
     const models = await t.http({ method: 'GET', url: '/api/v1/models', headers: bearer(tenant.admin.accessToken) });
     expect(models.json().data.map((m: { id: string }) => m.id)).toEqual(
       expect.arrayContaining(['local-chat', 'local-embedding', 'local-image', 'local-video']),
@@ -415,5 +455,17 @@ describe(`generation gateway, offline (${engine})`, () => {
     expect(text).toBe(plain.json().choices[0].message.content);
     const rows = await t.dataSource.query(`SELECT status FROM generations WHERE tenant_id = $1`, [tenant.id]);
     expect(rows).toHaveLength(2);
+
+    const embedded = await t.http({
+      method: 'POST',
+      url: '/api/v1/embeddings',
+      headers: bearer(tenant.admin.accessToken),
+      payload: { input: ['a local text', 'another local text'], dimensions: 64, encoding_format: 'float' },
+    });
+    expect(embedded.statusCode).toBe(200);
+    const { data, model } = embedded.json() as { data: { embedding: number[] }[]; model: string };
+    expect(model).toBe('local-embedding');
+    expect(data.map((d) => d.embedding.length)).toEqual([64, 64]);
+    expect(Math.hypot(...data[0].embedding)).toBeCloseTo(1, 5);
   });
 });

@@ -10,14 +10,14 @@ import { AppError } from '../../core/errors/app-error.js';
 import { Clock } from '../../core/ports/clock.js';
 import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
 import { PlanCache } from '../billing/plan-cache.js';
-import type { ChatCompletionBody } from './dto/chat.dto.js';
+import type { ChatCompletionBody, EmbeddingsBody } from './dto/chat.dto.js';
 import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GenerationsRepository } from './gateway.repository.js';
 import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
 import { baseUrlOf, KeyHealth } from './key-health.js';
-import { countTokens, localChat, localChatChunks, promptTokens } from './local/local-models.js';
+import { countTokens, localChat, localChatChunks, localEmbeddings, promptTokens } from './local/local-models.js';
 import { classify, type Failure, failureError } from './upstream.js';
 
 /** At most this many retries of a call (other keys, then other targets), within its deadline. */
@@ -90,7 +90,7 @@ export class GatewayService {
     const resolved = await this.resolve('chat', body.model);
     const started = performance.now();
     const prompt = promptTokens(body.messages);
-    const reservation = await this.hold(resolved.route, prompt, body);
+    const reservation = await this.hold(resolved.route, prompt, outputLimit(body));
     // Stream options mean nothing without a stream, and upstreams refuse them.
     const { stream_options: _options, ...request } = body;
     let answered: Answered<OpenAI.ChatCompletion>;
@@ -128,7 +128,7 @@ export class GatewayService {
     const resolved = await this.resolve('chat', body.model);
     const started = performance.now();
     const prompt = promptTokens(body.messages);
-    const reservation = await this.hold(resolved.route, prompt, body);
+    const reservation = await this.hold(resolved.route, prompt, outputLimit(body));
     let answered: Answered<AsyncIterable<OpenAI.ChatCompletionChunk>>;
     try {
       answered = await this.call(
@@ -198,6 +198,29 @@ export class GatewayService {
       out.end();
     })();
     return out;
+  }
+
+  /** Embeddings of one text or a list (OpenAI's shape, float or base64 as asked). */
+  async embeddings(body: EmbeddingsBody, origin: RequestOrigin): Promise<OpenAI.CreateEmbeddingResponse> {
+    const resolved = await this.resolve('embedding', body.model);
+    const started = performance.now();
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
+    const reservation = await this.hold(resolved.route, tokens, 0);
+    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
+    try {
+      answered = await this.call(
+        resolved,
+        (model) => localEmbeddings({ ...body, model }),
+        (client, model, options) => client.embeddings.create({ ...body, model }, options),
+      );
+    } catch (err) {
+      await this.fail(reservation, resolved.route, false, started, err, origin);
+      throw err;
+    }
+    const usage = { inputTokens: answered.value.usage?.prompt_tokens ?? tokens, outputTokens: 0 };
+    await this.succeed(reservation, resolved.route, answered, usage, false, started, origin);
+    return { ...answered.value, model: resolved.route.alias };
   }
 
   // ---- routing ------------------------------------------------------------------
@@ -309,9 +332,8 @@ export class GatewayService {
 
   // ---- metering -----------------------------------------------------------------
 
-  /** Holds a request and the call's estimated cost: the prompt, and the output limit (n choices). */
-  private hold(route: ModelRoute, prompt: number, body: ChatCompletionBody) {
-    const output = (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS) * (body.n ?? 1);
+  /** Holds a request and the call's estimated cost: its input tokens, and the output it may produce. */
+  private hold(route: ModelRoute, prompt: number, output: number) {
     return this.metering.reserve({
       meter: 'requests',
       quantity: 1,
@@ -390,6 +412,10 @@ export class GatewayService {
     });
   }
 }
+
+/** The output a chat call may produce: its limit (or the default) for each of its choices. */
+const outputLimit = (body: ChatCompletionBody) =>
+  (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS) * (body.n ?? 1);
 
 /** Whether the tier may use the route (no tiers listed: every tier). */
 function allowed(route: ModelRoute, tier: string | null): boolean {

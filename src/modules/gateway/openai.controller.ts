@@ -20,7 +20,14 @@ import { JsonSchemaPipe } from '../../core/http/json-schema.pipe.js';
 import { ActsInTenant } from '../../core/identity/tenant-selection.js';
 import { Metered } from '../billing/rate-limit.interceptor.js';
 import { ModelListDto } from './dto/admin.dto.js';
-import { CHAT_COMPLETION_SCHEMA, ChatCompletionDto, type ChatCompletionBody } from './dto/chat.dto.js';
+import {
+  CHAT_COMPLETION_SCHEMA,
+  type ChatCompletionBody,
+  ChatCompletionDto,
+  EMBEDDINGS_SCHEMA,
+  EmbeddingListDto,
+  type EmbeddingsBody,
+} from './dto/chat.dto.js';
 import { GatewayService } from './gateway.service.js';
 
 /**
@@ -73,5 +80,26 @@ export class OpenAiController {
     const stream = await this.gateway.chatStream(body, origin, gone.signal);
     reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache');
     return stream;
+  }
+
+  @Post('embeddings')
+  @OpenAiErrors()
+  @HttpCode(200)
+  @Metered()
+  @Authenticated({ permission: Permission.GENERATION_USE })
+  @ApiOperation({ summary: 'Embeddings of a text or a list of texts (OpenAI-compatible)' })
+  @ApiBody({ schema: EMBEDDINGS_SCHEMA as object })
+  @ApiOkResponse({ type: EmbeddingListDto })
+  @ApiForbiddenResponse({ description: 'MODEL_NOT_ALLOWED: the plan tier may not use the model' })
+  @ApiBadGatewayResponse({ description: 'PROVIDER_ERROR after retries' })
+  @ApiServiceUnavailableResponse({ description: 'PROVIDER_NOT_CONFIGURED: nothing serves the model' })
+  @ApiGatewayTimeoutResponse({ description: 'PROVIDER_TIMEOUT' })
+  embeddings(
+    // An interface, not a class, so the global ValidationPipe leaves the body to the schema.
+    @Body(new JsonSchemaPipe<EmbeddingsBody>(EMBEDDINGS_SCHEMA)) body: EmbeddingsBody,
+    @Req() request: FastifyRequest,
+    @Ip() ip: string,
+  ): Promise<OpenAI.CreateEmbeddingResponse> {
+    return this.gateway.embeddings(body, { clientIp: ip, requestId: String(request.id) });
   }
 }

@@ -200,3 +200,49 @@ export class ChatCompletionDto {
   @ApiProperty({ type: [ChatChoiceDto] }) choices: ChatChoiceDto[];
   @ApiPropertyOptional({ type: ChatUsageDto }) usage?: ChatUsageDto;
 }
+
+/** POST /embeddings, as OpenAI's API takes it (text inputs; `model` an alias, or `auto`/none for the tier's default). */
+export const EMBEDDINGS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['input'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 100 },
+    input: {
+      oneOf: [
+        { type: 'string', minLength: 1, maxLength: 100_000 },
+        { type: 'array', minItems: 1, maxItems: 2048, items: { type: 'string', minLength: 1, maxLength: 100_000 } },
+      ],
+    },
+    encoding_format: { type: 'string', enum: ['float', 'base64'] },
+    dimensions: { type: 'integer', minimum: 1, maximum: 2048 },
+    user: { type: 'string', maxLength: 256 },
+  },
+} as const;
+
+export type EmbeddingsBody = Omit<OpenAI.EmbeddingCreateParams, 'model' | 'input'> & {
+  model?: string;
+  input: string | string[];
+};
+
+export class EmbeddingDto {
+  @ApiProperty({ enum: ['embedding'] }) object: string;
+  @ApiProperty() index: number;
+  @ApiProperty({
+    oneOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }],
+    description: 'Floats, or base64 of little-endian float32 with encoding_format base64',
+  })
+  embedding: number[] | string;
+}
+
+export class EmbeddingUsageDto {
+  @ApiProperty() prompt_tokens: number;
+  @ApiProperty() total_tokens: number;
+}
+
+export class EmbeddingListDto {
+  @ApiProperty({ enum: ['list'] }) object: string;
+  @ApiProperty({ type: [EmbeddingDto] }) data: EmbeddingDto[];
+  @ApiProperty({ description: 'The alias the call was routed by' }) model: string;
+  @ApiProperty({ type: EmbeddingUsageDto }) usage: EmbeddingUsageDto;
+}
