@@ -114,3 +114,34 @@ export async function benchTenant(base, { slug, prepare, configure } = {}) {
   const key = await call(base, 'POST', '/api/v1/api-keys', { name: 'bench' }, jwt);
   return { tenantId: created.tenant.id, jwt, key: key.key, accessToken: user.accessToken };
 }
+
+/**
+ * benchTenant on a prepaid plan of its own (no rate limits; `plan` adds fields such as quotas) with a
+ * trillion micros of credits; `prepare(rootAuth)` sets up more of the platform first.
+ */
+export function creditedBenchTenant(base, { plan = {}, prepare } = {}) {
+  const code = `bench-${Date.now()}`;
+  return benchTenant(base, {
+    slug: code,
+    prepare: async (rootAuth) => {
+      await call(
+        base,
+        'POST',
+        '/api/v1/plans',
+        { code, name: 'Bench', tier: 'bench', billingMode: 'prepaid', ...plan },
+        rootAuth,
+      );
+      await prepare?.(rootAuth);
+    },
+    configure: async (tenantId, rootAuth) => {
+      await call(base, 'PUT', `/api/v1/tenants/${tenantId}/subscription`, { planCode: code }, rootAuth);
+      await call(
+        base,
+        'POST',
+        `/api/v1/tenants/${tenantId}/credits/grants`,
+        { amountMicros: 1_000_000_000_000, reason: 'bench', idempotencyKey: 'bench' },
+        rootAuth,
+      );
+    },
+  });
+}

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { benchTenant, call, root, serverEnv, serverScript, start, withDatabase } from './bench-common.mjs';
+import { call, creditedBenchTenant, root, serverEnv, serverScript, start, withDatabase } from './bench-common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,19 +49,10 @@ function load(url, headers, connections) {
   );
 }
 
-/** A limit-free prepaid plan with ample credits, a provider on the upstream with one key, and a priced route. */
-async function setUp(base, upstreamUrl) {
-  const code = `bench-${Date.now()}`;
-  return benchTenant(base, {
-    slug: code,
+/** A tenant with ample credits on a limit-free prepaid plan, a provider on the upstream with one key, a priced route. */
+function setUp(base, upstreamUrl) {
+  return creditedBenchTenant(base, {
     prepare: async (rootAuth) => {
-      await call(
-        base,
-        'POST',
-        '/api/v1/plans',
-        { code, name: 'Bench', tier: 'bench', billingMode: 'prepaid' },
-        rootAuth,
-      );
       const provider = await call(
         base,
         'POST',
@@ -81,16 +72,6 @@ async function setUp(base, upstreamUrl) {
           inputPerMTokMicros: 1_000_000,
           outputPerMTokMicros: 2_000_000,
         },
-        rootAuth,
-      );
-    },
-    configure: async (tenantId, rootAuth) => {
-      await call(base, 'PUT', `/api/v1/tenants/${tenantId}/subscription`, { planCode: code }, rootAuth);
-      await call(
-        base,
-        'POST',
-        `/api/v1/tenants/${tenantId}/credits/grants`,
-        { amountMicros: 1_000_000_000_000, reason: 'bench', idempotencyKey: 'bench' },
         rootAuth,
       );
     },

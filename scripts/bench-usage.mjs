@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { benchTenant, call, serverEnv, serverScript, sleep, start, withDatabase } from './bench-common.mjs';
+import { creditedBenchTenant, serverEnv, serverScript, sleep, start, withDatabase } from './bench-common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,34 +36,11 @@ function load(options) {
 }
 
 /** A tenant on a plan without rate limits, with a generous daily user quota and credits, and its admin's key. */
-async function setup(base) {
-  const code = `bench-${Date.now()}`;
-  return benchTenant(base, {
-    slug: code,
-    prepare: (rootAuth) =>
-      call(
-        base,
-        'POST',
-        '/api/v1/plans',
-        {
-          code,
-          name: 'Bench',
-          tier: 'bench',
-          billingMode: 'prepaid',
-          includedCreditsMicros: 0,
-          quotas: [{ meter: 'requests', limit: 1_000_000_000, period: 'day', scope: 'user' }],
-        },
-        rootAuth,
-      ),
-    configure: async (tenantId, rootAuth) => {
-      await call(base, 'PUT', `/api/v1/tenants/${tenantId}/subscription`, { planCode: code }, rootAuth);
-      await call(
-        base,
-        'POST',
-        `/api/v1/tenants/${tenantId}/credits/grants`,
-        { amountMicros: 1_000_000_000_000, reason: 'bench', idempotencyKey: 'bench' },
-        rootAuth,
-      );
+function setup(base) {
+  return creditedBenchTenant(base, {
+    plan: {
+      includedCreditsMicros: 0,
+      quotas: [{ meter: 'requests', limit: 1_000_000_000, period: 'day', scope: 'user' }],
     },
   });
 }

@@ -96,4 +96,25 @@ describe('loadConfig', () => {
   it('treats empty optional values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: ' ' }).database.url).toBeUndefined();
   });
+
+  it('reads provider key pools from the environment, de-duplicated, and refuses malformed ones without echoing them', () => {
+    const config = loadConfig({
+      OPENAI_API_KEYS: 'sk-one, sk-two,sk-one',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      GEMINI_API_KEYS: '',
+    });
+    expect(config.gateway.pools).toEqual([
+      { kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', keys: ['sk-one', 'sk-two'] },
+    ]);
+    expect(config.gateway.timeoutMs).toBe(60_000);
+    let problems: string[] = [];
+    try {
+      loadConfig({ GEMINI_API_KEYS: 'sk has spaces', OPENAI_BASE_URL: 'ftp://x' });
+    } catch (err) {
+      problems = (err as ConfigValidationError).problems;
+    }
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['GEMINI_API_KEYS', 'OPENAI_BASE_URL']);
+    expect(problems.join('\n')).toContain('GEMINI_API_KEYS must be comma-separated keys');
+    expect(problems.join('\n')).not.toContain('sk has spaces');
+  });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { applyDecorators } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
@@ -46,6 +47,23 @@ const TRUST_PROXY = /^(?:false|true|\d{1,2}|[0-9A-Fa-f:.]+(?:\/\d{1,3})?(?:\s*,\
 
 /** Comma-separated provider API keys: printable characters, no spaces. */
 const PROVIDER_KEYS = /^[\x21-\x2b\x2d-\x7e]+(?:\s*,\s*[\x21-\x2b\x2d-\x7e]+)*$/;
+
+/** A provider's key pool: comma-separated keys, or unset. */
+const ProviderKeysVariable = () =>
+  applyDecorators(
+    Transform(emptyToUndefined),
+    IsOptional(),
+    IsString(),
+    Matches(PROVIDER_KEYS, { message: '$property must be comma-separated keys' }),
+  );
+
+/** A provider's API root: an http(s) URL, or unset for the provider's own. */
+const ProviderBaseUrlVariable = () =>
+  applyDecorators(
+    Transform(emptyToUndefined),
+    IsOptional(),
+    IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }),
+  );
 
 /** The raw environment, as validated at boot. Names match the variables in .env.example. */
 export class EnvironmentVariables {
@@ -241,26 +259,16 @@ export class EnvironmentVariables {
   @Matches(/^[a-z][a-z0-9_-]{0,63}$/, { message: 'DEFAULT_PLAN must be a plan code' })
   DEFAULT_PLAN = 'free';
 
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  @Matches(PROVIDER_KEYS, { message: 'OPENAI_API_KEYS must be comma-separated keys' })
+  @ProviderKeysVariable()
   OPENAI_API_KEYS?: string;
 
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  @ProviderBaseUrlVariable()
   OPENAI_BASE_URL?: string;
 
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  @Matches(PROVIDER_KEYS, { message: 'GEMINI_API_KEYS must be comma-separated keys' })
+  @ProviderKeysVariable()
   GEMINI_API_KEYS?: string;
 
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  @ProviderBaseUrlVariable()
   GEMINI_BASE_URL?: string;
 
   @Transform(toInt)

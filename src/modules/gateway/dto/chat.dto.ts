@@ -77,25 +77,30 @@ const MESSAGE = {
   },
 } as const;
 
-const TOOL = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'function'],
-  properties: {
-    type: { type: 'string', enum: ['function'] },
-    function: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: { type: 'string', pattern: NAME },
-        description: { type: 'string', maxLength: 10_000 },
-        parameters: { type: 'object', maxJsonBytes: 65_536 },
-        strict: { oneOf: [{ type: 'boolean' }, { type: 'null' }] },
-      },
+/** `{type: 'function', function: <fn>}`: a tool, and the tool a call must use. */
+const functionEntry = <F extends object>(fn: F) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'function'],
+    properties: { type: { type: 'string', enum: ['function'] }, function: fn },
+  }) as const;
+
+/** A named JSON schema with its description and strictness: a function's parameters, a response format. */
+const namedSchema = <K extends string>(schemaKey: K) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', pattern: NAME },
+      description: { type: 'string', maxLength: 10_000 },
+      [schemaKey]: { type: 'object', maxJsonBytes: 65_536 },
+      strict: { oneOf: [{ type: 'boolean' }, { type: 'null' }] },
     },
-  },
-} as const;
+  }) as const;
+
+const TOOL = functionEntry(namedSchema('parameters'));
 
 /**
  * POST /chat/completions, as OpenAI's API takes it (the fields Atrium passes
@@ -113,20 +118,12 @@ export const CHAT_COMPLETION_SCHEMA = {
     tool_choice: {
       oneOf: [
         { type: 'string', enum: ['none', 'auto', 'required'] },
-        {
+        functionEntry({
           type: 'object',
           additionalProperties: false,
-          required: ['type', 'function'],
-          properties: {
-            type: { type: 'string', enum: ['function'] },
-            function: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['name'],
-              properties: { name: { type: 'string', pattern: NAME } },
-            },
-          },
-        },
+          required: ['name'],
+          properties: { name: { type: 'string', pattern: NAME } },
+        } as const),
       ],
     },
     parallel_tool_calls: { type: 'boolean' },
@@ -136,17 +133,7 @@ export const CHAT_COMPLETION_SCHEMA = {
       required: ['type'],
       properties: {
         type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] },
-        json_schema: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: {
-            name: { type: 'string', pattern: NAME },
-            description: { type: 'string', maxLength: 10_000 },
-            schema: { type: 'object', maxJsonBytes: 65_536 },
-            strict: { oneOf: [{ type: 'boolean' }, { type: 'null' }] },
-          },
-        },
+        json_schema: namedSchema('schema'),
       },
     },
     temperature: { type: 'number', minimum: 0, maximum: 2 },
