@@ -47,6 +47,8 @@ describe(`the gateway's key pools across two instances (${engine})`, () => {
     for (const key of keys) await post(`/providers/${provider.id}/keys`, { key });
     const alias = `m-${unique()}`;
     await post('/model-routes', { alias, task: 'chat', targets: [{ providerId: provider.id, model: 'fake-chat' }] });
+    // The other instance reads the new route at its next refresh, at most DIRECTORY_REFRESH_MS away.
+    clock.advance(DIRECTORY_REFRESH_MS);
     return alias;
   }
 
