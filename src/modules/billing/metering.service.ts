@@ -87,6 +87,12 @@ export interface RequestOrigin {
   requestId: string | null;
 }
 
+/** The origin of an HTTP request: its client IP (TRUST_PROXY-aware, as `@Ip()` gives it) and its id. */
+export const requestOrigin = (request: { id: unknown }, ip: string): RequestOrigin => ({
+  clientIp: ip,
+  requestId: String(request.id),
+});
+
 /** A succeeded usage event: what was used, what the caller reported with it, and where the request came from. */
 function usageEvent(
   use: Pick<

@@ -32,16 +32,12 @@ import {
   UsageSummaryQuery,
   USAGE_EVENTS_SCHEMA,
 } from './dto/billing.dto.js';
-import { type EventInput, MeteringService, type RequestOrigin } from './metering.service.js';
+import { type EventInput, MeteringService, requestOrigin } from './metering.service.js';
 import { Metered } from './rate-limit.interceptor.js';
 import { ReportsService } from './reports.service.js';
 
 const id = new ParseUUIDPipe({ version: '4' });
 const eventsSchema = new JsonSchemaPipe<UsageEventsBody>(USAGE_EVENTS_SCHEMA);
-const origin = (request: FastifyRequest, ip: string): RequestOrigin => ({
-  clientIp: ip,
-  requestId: String(request.id),
-});
 
 interface UsageEventsBody {
   events: EventInput[];
@@ -94,7 +90,7 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<CommittedDto> {
-    const committed = await this.metering.commit(reservationId, body, origin(request, ip));
+    const committed = await this.metering.commit(reservationId, body, requestOrigin(request, ip));
     return { ...committed, reservation: ReservationDto.from(committed.reservation) };
   }
 
@@ -125,7 +121,7 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<UsageEventsResultDto> {
-    const results = await this.metering.ingest(body.events, origin(request, ip));
+    const results = await this.metering.ingest(body.events, requestOrigin(request, ip));
     const count = (what: string) => results.filter((r) => r.result === what).length;
     return { results, accepted: count('accepted'), duplicates: count('duplicate'), errors: count('error') };
   }

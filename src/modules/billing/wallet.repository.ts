@@ -71,26 +71,6 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
     return state(row);
   }
 
-  /** Holds `amount` of the available balance (balance − holds), refused while a shortfall is unpaid. */
-  async hold(amount: number): Promise<WalletState | null> {
-    const [row] = await this.query<WalletRow>(
-      `UPDATE wallets SET reserved_micros = reserved_micros + $2, updated_at = now()
-        WHERE tenant_id = $1 AND shortfall_micros = 0 AND balance_micros - reserved_micros >= $2
-        RETURNING balance_micros, reserved_micros, shortfall_micros`,
-      [amount],
-    );
-    return row ? state(row) : null;
-  }
-
-  async releaseHold(amount: number): Promise<void> {
-    if (amount > 0) {
-      await this.query(
-        `UPDATE wallets SET reserved_micros = reserved_micros - $2, updated_at = now() WHERE tenant_id = $1`,
-        [amount],
-      );
-    }
-  }
-
   /**
    * Settles a cost: releases `held`, then debits `cost` from the balance as far
    * as it goes without touching other holds. The rest is returned as uncovered;

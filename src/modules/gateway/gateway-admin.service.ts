@@ -58,15 +58,13 @@ export class GatewayAdminService implements OnApplicationBootstrap {
 
   async listProviders(): Promise<{ provider: Provider; keys: number }[]> {
     const providers = await this.providers.list();
-    return Promise.all(
-      providers.map(async (provider) => ({ provider, keys: (await this.keys.listOf(provider.id)).length })),
-    );
+    return Promise.all(providers.map(async (provider) => ({ provider, keys: await this.keys.countOf(provider.id) })));
   }
 
   async provider(id: string): Promise<{ provider: Provider; keys: number }> {
     const provider = await this.providers.findById(id);
     if (!provider) throw providerNotFound();
-    return { provider, keys: (await this.keys.listOf(id)).length };
+    return { provider, keys: await this.keys.countOf(id) };
   }
 
   async createProvider(input: CreateProviderDto): Promise<{ provider: Provider; keys: number }> {
@@ -116,12 +114,7 @@ export class GatewayAdminService implements OnApplicationBootstrap {
     if (provider.kind === 'local') {
       throw new GatewayError(GatewayErrorCode.PROVIDER_KEYLESS, 'The local provider takes no keys.');
     }
-    const added = await this.keys.add({
-      providerId,
-      sealedKey: this.secrets.seal(key),
-      fingerprint: fingerprintOf(key),
-      last4: key.slice(-4),
-    });
+    const added = await this.keys.add(this.sealed(providerId, key));
     if (!added) throw new GatewayError(GatewayErrorCode.PROVIDER_KEY_EXISTS, 'The provider has this key already.');
     this.directory.changed();
     return added;
@@ -197,12 +190,7 @@ export class GatewayAdminService implements OnApplicationBootstrap {
         await this.providers.update(provider.id, { baseUrl });
       let added = 0;
       for (const key of keys) {
-        const row = await this.keys.add({
-          providerId: provider.id,
-          sealedKey: this.secrets.seal(key),
-          fingerprint: fingerprintOf(key),
-          last4: key.slice(-4),
-        });
+        const row = await this.keys.add(this.sealed(provider.id, key));
         if (row) added += 1;
       }
       this.logger.log(`Provider ${kind}: ${keys.length} key(s) from the environment, ${added} new`);
@@ -241,6 +229,11 @@ export class GatewayAdminService implements OnApplicationBootstrap {
       this.logger.warn('No provider is configured: the built-in local provider (offline local-* models) is enabled');
       this.directory.changed();
     }
+  }
+
+  /** A key as its row stores it: sealed, with its fingerprint and last four characters. */
+  private sealed(providerId: string, key: string) {
+    return { providerId, sealedKey: this.secrets.seal(key), fingerprint: fingerprintOf(key), last4: key.slice(-4) };
   }
 
   private async assertNameFree(name: string): Promise<void> {

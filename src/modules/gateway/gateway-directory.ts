@@ -2,8 +2,17 @@ import { Injectable, Logger } from '@nestjs/common';
 import { throttledWarning } from '../../core/logging/throttled-warning.js';
 import { Clock } from '../../core/ports/clock.js';
 import { SecretBox } from '../../core/ports/secret-box.js';
+import OpenAI from 'openai';
 import type { KeyState, ModelRoute, Provider, Task } from './entities/gateway.entity.js';
 import { ModelRoutesRepository, ProviderKeysRepository, ProvidersRepository } from './gateway.repository.js';
+
+/** The upstream API root of a provider: its own, or its kind's. */
+export function baseUrlOf(provider: Provider): string {
+  if (provider.baseUrl) return provider.baseUrl;
+  return provider.kind === 'gemini'
+    ? 'https://generativelanguage.googleapis.com/v1beta/openai'
+    : 'https://api.openai.com/v1';
+}
 
 /** How long a snapshot of providers, keys and routes is used before it is read again: pool state set by another instance is seen within it. */
 export const DIRECTORY_REFRESH_MS = 1000;
@@ -40,6 +49,7 @@ export class GatewayDirectory {
   /** Round-robin position per provider. */
   private readonly turns = new Map<string, number>();
   private readonly warn = throttledWarning(new Logger('Gateway'));
+  private readonly clients = new Map<string, OpenAI>();
 
   constructor(
     private readonly providers: ProvidersRepository,
@@ -48,6 +58,18 @@ export class GatewayDirectory {
     private readonly secrets: SecretBox,
     private readonly clock: Clock,
   ) {}
+
+  /** The OpenAI client of a pool key at its provider's API root (one per key and root, kept). */
+  clientOf(provider: Provider, key: PoolKey): OpenAI {
+    const baseURL = baseUrlOf(provider);
+    const id = `${key.id}|${baseURL}`;
+    let client = this.clients.get(id);
+    if (!client) {
+      client = new OpenAI({ apiKey: key.secret, baseURL, maxRetries: 0 });
+      this.clients.set(id, client);
+    }
+    return client;
+  }
 
   /** Forgets the snapshot: the next call reads the database. */
   changed(): void {

@@ -56,6 +56,11 @@ export class ProviderKeysRepository extends PlatformRepository<ProviderKey> {
     return this.run((keys) => keys.find({ where: { providerId }, order: { createdAt: 'ASC', id: 'ASC' } }));
   }
 
+  /** How many keys the provider's pool holds. */
+  countOf(providerId: string): Promise<number> {
+    return this.run((keys) => keys.count({ where: { providerId } }));
+  }
+
   /** Every key of every enabled provider, in pool order (the pool's periodic read). */
   listEnabled(): Promise<ProviderKey[]> {
     return this.run((_keys, manager) =>

@@ -15,8 +15,8 @@ import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GenerationsRepository } from './gateway.repository.js';
-import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
-import { baseUrlOf, KeyHealth } from './key-health.js';
+import { type Directory, GatewayDirectory } from './gateway-directory.js';
+import { KeyHealth } from './key-health.js';
 import { countTokens, localChat, localChatChunks, localEmbeddings, promptTokens } from './local/local-models.js';
 import { classify, type Failure, failureError } from './upstream.js';
 
@@ -34,6 +34,15 @@ interface Resolved {
 interface Usage {
   inputTokens: number;
   outputTokens: number;
+}
+
+/** A call in progress: its route, its hold, whether it streams, when it started, where it came from. */
+interface Metered {
+  route: ModelRoute;
+  reservation: { id: string };
+  stream: boolean;
+  started: number;
+  origin: RequestOrigin;
 }
 
 /** A call that went through: what answered it. */
@@ -57,7 +66,6 @@ const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMi
 @Injectable()
 export class GatewayService {
   private readonly logger = new Logger('Gateway');
-  private readonly clients = new Map<string, OpenAI>();
 
   constructor(
     private readonly directory: GatewayDirectory,
@@ -88,26 +96,25 @@ export class GatewayService {
 
   async chat(body: ChatCompletionBody, origin: RequestOrigin): Promise<OpenAI.ChatCompletion> {
     const resolved = await this.resolve('chat', body.model);
-    const started = performance.now();
     const prompt = promptTokens(body.messages);
-    const reservation = await this.hold(resolved.route, prompt, outputLimit(body));
+    const metered = await this.begin(
+      resolved.route,
+      { inputTokens: prompt, outputTokens: outputLimit(body) },
+      false,
+      origin,
+    );
     // Stream options mean nothing without a stream, and upstreams refuse them.
     const { stream_options: _options, ...request } = body;
-    let answered: Answered<OpenAI.ChatCompletion>;
-    try {
-      answered = await this.call(
-        resolved,
-        (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
-        (client, model, options) =>
-          client.chat.completions.create(
-            { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
-            options,
-          ),
-      );
-    } catch (err) {
-      await this.fail(reservation, resolved.route, body.stream === true, started, err, origin);
-      throw err;
-    }
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
+      (client, model, options) =>
+        client.chat.completions.create(
+          { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
+          options,
+        ),
+    );
     const completion = answered.value;
     const usage: Usage = completion.usage
       ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
@@ -115,7 +122,7 @@ export class GatewayService {
           inputTokens: prompt,
           outputTokens: countTokens(completion.choices.map((c) => c.message.content ?? '').join('')),
         };
-    await this.succeed(reservation, resolved.route, answered, usage, false, started, origin);
+    await this.succeed(metered, answered, usage);
     return { ...completion, model: resolved.route.alias };
   }
 
@@ -126,35 +133,31 @@ export class GatewayService {
    */
   async chatStream(body: ChatCompletionBody, origin: RequestOrigin, abort: AbortSignal): Promise<Readable> {
     const resolved = await this.resolve('chat', body.model);
-    const started = performance.now();
     const prompt = promptTokens(body.messages);
-    const reservation = await this.hold(resolved.route, prompt, outputLimit(body));
-    let answered: Answered<AsyncIterable<OpenAI.ChatCompletionChunk>>;
-    try {
-      answered = await this.call(
-        resolved,
-        (model) =>
-          paced(
-            localChatChunks(
-              { ...body, model, stream: true, stream_options: { include_usage: true } },
-              this.clock.now(),
-            ),
-          ),
-        (client, model, options) =>
-          client.chat.completions.create(
-            {
-              ...body,
-              model,
-              stream: true,
-              stream_options: { include_usage: true },
-            } as OpenAI.ChatCompletionCreateParamsStreaming,
-            { ...options, signal: abort },
-          ),
-      );
-    } catch (err) {
-      await this.fail(reservation, resolved.route, true, started, err, origin);
-      throw err;
-    }
+    const metered = await this.begin(
+      resolved.route,
+      { inputTokens: prompt, outputTokens: outputLimit(body) },
+      true,
+      origin,
+    );
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (model) =>
+        paced(
+          localChatChunks({ ...body, model, stream: true, stream_options: { include_usage: true } }, this.clock.now()),
+        ),
+      (client, model, options) =>
+        client.chat.completions.create(
+          {
+            ...body,
+            model,
+            stream: true,
+            stream_options: { include_usage: true },
+          } as OpenAI.ChatCompletionCreateParamsStreaming,
+          { ...options, signal: abort },
+        ),
+    );
     const out = new PassThrough();
     const wantsUsage = body.stream_options?.include_usage === true;
     void (async () => {
@@ -182,7 +185,7 @@ export class GatewayService {
         ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
         : { inputTokens: prompt, outputTokens: countTokens(produced) };
       try {
-        await this.succeed(reservation, resolved.route, answered, counted, true, started, origin);
+        await this.succeed(metered, answered, counted);
       } catch (err) {
         this.logger.error({ message: `Settling a stream failed: ${(err as Error).message}` });
       }
@@ -203,23 +206,19 @@ export class GatewayService {
   /** Embeddings of one text or a list (OpenAI's shape, float or base64 as asked). */
   async embeddings(body: EmbeddingsBody, origin: RequestOrigin): Promise<OpenAI.CreateEmbeddingResponse> {
     const resolved = await this.resolve('embedding', body.model);
-    const started = performance.now();
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
-    const reservation = await this.hold(resolved.route, tokens, 0);
-    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
-    try {
-      answered = await this.call(
-        resolved,
-        (model) => localEmbeddings({ ...body, model }),
-        (client, model, options) => client.embeddings.create({ ...body, model }, options),
-      );
-    } catch (err) {
-      await this.fail(reservation, resolved.route, false, started, err, origin);
-      throw err;
-    }
-    const usage = { inputTokens: answered.value.usage?.prompt_tokens ?? tokens, outputTokens: 0 };
-    await this.succeed(reservation, resolved.route, answered, usage, false, started, origin);
+    const metered = await this.begin(resolved.route, { inputTokens: tokens, outputTokens: 0 }, false, origin);
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (model) => localEmbeddings({ ...body, model }),
+      (client, model, options) => client.embeddings.create({ ...body, model }, options),
+    );
+    await this.succeed(metered, answered, {
+      inputTokens: answered.value.usage?.prompt_tokens ?? tokens,
+      outputTokens: 0,
+    });
     return { ...answered.value, model: resolved.route.alias };
   }
 
@@ -291,7 +290,7 @@ export class GatewayService {
         attempts += 1;
         const attemptStarted = Date.now();
         try {
-          const value = await upstream(this.client(provider, key), target.model, { timeout: remaining });
+          const value = await upstream(this.directory.clientOf(provider, key), target.model, { timeout: remaining });
           this.health.succeeded(key);
           return { value, provider, target };
         } catch (err) {
@@ -319,78 +318,67 @@ export class GatewayService {
     );
   }
 
-  private client(provider: Provider, key: PoolKey): OpenAI {
-    const baseURL = baseUrlOf(provider);
-    const id = `${key.id}|${baseURL}`;
-    let client = this.clients.get(id);
-    if (!client) {
-      client = new OpenAI({ apiKey: key.secret, baseURL, maxRetries: 0 });
-      this.clients.set(id, client);
-    }
-    return client;
-  }
-
   // ---- metering -----------------------------------------------------------------
 
-  /** Holds a request and the call's estimated cost: its input tokens, and the output it may produce. */
-  private hold(route: ModelRoute, prompt: number, output: number) {
-    return this.metering.reserve({
+  /** Holds a request and the call's estimated cost (its input tokens, and the output it may produce); the call starts. */
+  private async begin(route: ModelRoute, estimate: Usage, stream: boolean, origin: RequestOrigin): Promise<Metered> {
+    const started = performance.now();
+    const reservation = await this.metering.reserve({
       meter: 'requests',
       quantity: 1,
-      estimatedCostMicros: micros(prompt, route.inputPerMTokMicros) + micros(output, route.outputPerMTokMicros),
+      estimatedCostMicros: costOf(route, estimate),
       ttlSeconds: Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
       idempotencyKey: `generation:${randomUUID()}`,
     });
+    return { route, reservation, stream, started, origin };
   }
 
-  private async succeed<T>(
-    reservation: { id: string },
-    route: ModelRoute,
-    answered: Answered<T>,
-    usage: Usage,
-    stream: boolean,
-    started: number,
-    origin: RequestOrigin,
-  ): Promise<void> {
-    const cost =
-      micros(usage.inputTokens, route.inputPerMTokMicros) + micros(usage.outputTokens, route.outputPerMTokMicros);
+  /** `call`, releasing the hold (and recording the failure) when it fails. */
+  private async callMetered<T>(
+    resolved: Resolved,
+    metered: Metered,
+    local: (model: string) => T,
+    upstream: (client: OpenAI, model: string, options: OpenAI.RequestOptions) => Promise<T>,
+  ): Promise<Answered<T>> {
+    try {
+      return await this.call(resolved, local, upstream);
+    } catch (err) {
+      await this.metering.release(metered.reservation.id);
+      await this.record(
+        metered,
+        null,
+        { inputTokens: 0, outputTokens: 0 },
+        0,
+        err instanceof AppError ? err.code : 'INTERNAL_ERROR',
+      );
+      throw err;
+    }
+  }
+
+  /** Commits the actual usage and cost, and records the generation. */
+  private async succeed<T>(metered: Metered, answered: Answered<T>, usage: Usage): Promise<void> {
+    const cost = costOf(metered.route, usage);
     await this.metering.commit(
-      reservation.id,
+      metered.reservation.id,
       {
         quantity: 1,
         costMicros: cost,
-        model: route.alias,
+        model: metered.route.alias,
         provider: answered.provider.name,
         metadata: { ...usage, providerModel: answered.target.model },
       },
-      origin,
+      metered.origin,
     );
-    await this.record(route, answered, usage, cost, 'succeeded', null, stream, started, origin);
+    await this.record(metered, answered, usage, cost, null);
   }
 
-  private async fail(
-    reservation: { id: string },
-    route: ModelRoute,
-    stream: boolean,
-    started: number,
-    err: unknown,
-    origin: RequestOrigin,
-  ): Promise<void> {
-    await this.metering.release(reservation.id);
-    const code = err instanceof AppError ? err.code : 'INTERNAL_ERROR';
-    await this.record(route, null, { inputTokens: 0, outputTokens: 0 }, 0, 'failed', code, stream, started, origin);
-  }
-
+  /** The generation record: succeeded (with what answered it), or failed with `errorCode`. */
   private async record<T>(
-    route: ModelRoute,
+    { route, stream, started, origin }: Metered,
     answered: Answered<T> | null,
     usage: Usage,
     cost: number,
-    status: 'succeeded' | 'failed',
     errorCode: string | null,
-    stream: boolean,
-    started: number,
-    origin: RequestOrigin,
   ): Promise<void> {
     const principal = this.context.principal;
     await this.generations.record({
@@ -400,7 +388,7 @@ export class GatewayService {
       model: route.alias,
       providerId: answered?.provider.id ?? null,
       providerModel: answered?.target.model ?? null,
-      status,
+      status: errorCode === null ? 'succeeded' : 'failed',
       stream,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
@@ -412,6 +400,10 @@ export class GatewayService {
     });
   }
 }
+
+/** What a call costs on the route: input and output tokens at its prices (each rounded up to a micro). */
+const costOf = (route: ModelRoute, usage: Usage) =>
+  micros(usage.inputTokens, route.inputPerMTokMicros) + micros(usage.outputTokens, route.outputPerMTokMicros);
 
 /** The output a chat call may produce: its limit (or the default) for each of its choices. */
 const outputLimit = (body: ChatCompletionBody) =>

@@ -1,7 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import OpenAI from 'openai';
 import { Clock } from '../../core/ports/clock.js';
-import type { Provider } from './entities/gateway.entity.js';
 import { ProviderKeysRepository } from './gateway.repository.js';
 import { GatewayDirectory, type PoolKey } from './gateway-directory.js';
 
@@ -11,14 +9,6 @@ const RETRY_AFTER_MAX_MS = 60 * 60_000;
 const FLUSH_INTERVAL_MS = 2000;
 const PROBE_INTERVAL_MS = 30_000;
 const PROBE_TIMEOUT_MS = 10_000;
-
-/** The upstream API root of a provider: its own, or its kind's. */
-export function baseUrlOf(provider: Provider): string {
-  if (provider.baseUrl) return provider.baseUrl;
-  return provider.kind === 'gemini'
-    ? 'https://generativelanguage.googleapis.com/v1beta/openai'
-    : 'https://api.openai.com/v1';
-}
 
 /**
  * Exponential backoff with jitter (half the step fixed, half random; at most
@@ -95,18 +85,13 @@ export class KeyHealth implements OnApplicationBootstrap, OnApplicationShutdown 
   async probeDisabled(): Promise<void> {
     try {
       const directory = await this.directory.current();
+      let healed = 0;
       for (const [providerId, pool] of directory.keys) {
         const provider = directory.providers.get(providerId);
         if (!provider || provider.kind === 'local') continue;
         for (const key of pool.filter((k) => k.state === 'disabled')) {
-          const client = new OpenAI({
-            apiKey: key.secret,
-            baseURL: baseUrlOf(provider),
-            maxRetries: 0,
-            timeout: PROBE_TIMEOUT_MS,
-          });
           try {
-            await client.models.list();
+            await this.directory.clientOf(provider, key).models.list({ timeout: PROBE_TIMEOUT_MS });
           } catch {
             continue;
           }
@@ -114,10 +99,11 @@ export class KeyHealth implements OnApplicationBootstrap, OnApplicationShutdown 
           key.coolingUntil = null;
           this.failuresInARow.delete(key.id);
           await this.keys.markHealthy(key.id, true);
+          healed += 1;
           this.logger.log(`Key …${key.secret.slice(-4)} answers again and is re-enabled`);
         }
       }
-      this.directory.changed();
+      if (healed > 0) this.directory.changed();
     } catch (err) {
       this.logger.warn(`Probing disabled keys failed: ${(err as Error).message}`);
     }

@@ -18,6 +18,7 @@ import { Permission } from '../../core/auth/permissions.js';
 import { OpenAiErrors } from '../../core/errors/problem-details.filter.js';
 import { JsonSchemaPipe } from '../../core/http/json-schema.pipe.js';
 import { ActsInTenant } from '../../core/identity/tenant-selection.js';
+import { requestOrigin } from '../billing/metering.service.js';
 import { Metered } from '../billing/rate-limit.interceptor.js';
 import { ModelListDto } from './dto/admin.dto.js';
 import {
@@ -71,7 +72,7 @@ export class OpenAiController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Ip() ip: string,
   ): Promise<OpenAI.ChatCompletion | Readable> {
-    const origin = { clientIp: ip, requestId: String(request.id) };
+    const origin = requestOrigin(request, ip);
     if (!body.stream) return this.gateway.chat(body, origin);
     const gone = new AbortController();
     reply.raw.once('close', () => {
@@ -100,6 +101,6 @@ export class OpenAiController {
     @Req() request: FastifyRequest,
     @Ip() ip: string,
   ): Promise<OpenAI.CreateEmbeddingResponse> {
-    return this.gateway.embeddings(body, { clientIp: ip, requestId: String(request.id) });
+    return this.gateway.embeddings(body, requestOrigin(request, ip));
   }
 }
