@@ -8,6 +8,7 @@ import { CreateJobs1764700000000 } from './1764700000000-create-jobs.js';
 import { CreateBilling1764800000000 } from './1764800000000-create-billing.js';
 import { MeteringFunctions1764900000000 } from './1764900000000-metering-functions.js';
 import { CreateGateway1765000000000 } from './1765000000000-create-gateway.js';
+import { CreateMediaAndVideos1765100000000 } from './1765100000000-create-media-and-videos.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   CreateBilling1764800000000,
   MeteringFunctions1764900000000,
   CreateGateway1765000000000,
+  CreateMediaAndVideos1765100000000,
 ];

@@ -9,6 +9,7 @@ import { AsyncContext } from './core/context/async-context.js';
 import { CommonError, CommonErrorCode } from './core/errors/app-error.js';
 import { ProblemDetailsFilter, sendProblem } from './core/errors/problem-details.filter.js';
 import { containsNul, registerJsonBodyParser } from './core/http/json-body.js';
+import { registerUploads } from './core/http/uploads.js';
 import { MethodIndex } from './core/http/method-index.js';
 import { fastifyTrustProxy } from './core/http/trust-proxy.js';
 import { createValidationPipe } from './core/http/validation.pipe.js';
@@ -64,6 +65,7 @@ export async function createApp({ logger, ...moduleOptions }: CreateAppOptions):
     bodyParser: false,
   });
 
+  await registerUploads(fastify);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

@@ -57,8 +57,8 @@ const ProviderKeysVariable = () =>
     Matches(PROVIDER_KEYS, { message: '$property must be comma-separated keys' }),
   );
 
-/** A provider's API root: an http(s) URL, or unset for the provider's own. */
-const ProviderBaseUrlVariable = () =>
+/** An http(s) URL (a provider's API root, the public origin), or unset. */
+const HttpUrlVariable = () =>
   applyDecorators(
     Transform(emptyToUndefined),
     IsOptional(),
@@ -262,20 +262,37 @@ export class EnvironmentVariables {
   @ProviderKeysVariable()
   OPENAI_API_KEYS?: string;
 
-  @ProviderBaseUrlVariable()
+  @HttpUrlVariable()
   OPENAI_BASE_URL?: string;
 
   @ProviderKeysVariable()
   GEMINI_API_KEYS?: string;
 
-  @ProviderBaseUrlVariable()
+  @HttpUrlVariable()
   GEMINI_BASE_URL?: string;
+
+  @ProviderKeysVariable()
+  ANTHROPIC_API_KEYS?: string;
+
+  @HttpUrlVariable()
+  ANTHROPIC_BASE_URL?: string;
 
   @Transform(toInt)
   @IsInt()
   @Min(1000)
   @Max(600_000)
   GATEWAY_TIMEOUT_MS = 60_000;
+
+  /** How long a signed media link (an image's `url`) works. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(7 * 86_400)
+  MEDIA_URL_TTL_SECONDS = 3600;
+
+  /** The server's public origin for links it hands out (e.g. https://api.example.com); unset: the request's own. */
+  @HttpUrlVariable()
+  PUBLIC_URL?: string;
 
   @Transform(toInt)
   @IsInt()
@@ -384,12 +401,16 @@ export interface AppConfig {
   readonly gateway: {
     /** Key pools applied at start (OPENAI_API_KEYS, GEMINI_API_KEYS); base URLs unset use the provider's own. */
     readonly pools: readonly {
-      readonly kind: 'openai' | 'gemini';
+      readonly kind: 'openai' | 'gemini' | 'anthropic';
       readonly baseUrl?: string;
       readonly keys: string[];
     }[];
     /** A call's deadline upstream, retries included. */
     readonly timeoutMs: number;
+    /** Lifetime of a signed media link, in seconds. */
+    readonly mediaUrlTtlSeconds: number;
+    /** The origin links are built on, or undefined for the request's own. */
+    readonly publicUrl?: string;
   };
 }
 
@@ -477,8 +498,11 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       pools: [
         { kind: 'openai' as const, baseUrl: env.OPENAI_BASE_URL, keys: keyList(env.OPENAI_API_KEYS) },
         { kind: 'gemini' as const, baseUrl: env.GEMINI_BASE_URL, keys: keyList(env.GEMINI_API_KEYS) },
+        { kind: 'anthropic' as const, baseUrl: env.ANTHROPIC_BASE_URL, keys: keyList(env.ANTHROPIC_API_KEYS) },
       ].filter((pool) => pool.keys.length > 0),
       timeoutMs: env.GATEWAY_TIMEOUT_MS,
+      mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
+      publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     },
   });
 }

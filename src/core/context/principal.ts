@@ -1,4 +1,4 @@
-import type { Permission, Role } from '../auth/permissions.js';
+import { Permission, type Role } from '../auth/permissions.js';
 
 export type PrincipalKind = 'user' | 'platform_admin' | 'tenant_app' | 'system';
 
@@ -46,4 +46,13 @@ export interface PrincipalProfile {
 /** The principal of background work: it acts for the platform, never for a person. */
 export function systemPrincipal(job: string, tenantId?: string): Principal {
   return { kind: 'system', subject: job, homeTenantId: tenantId, role: 'system', permissions: new Set() };
+}
+
+/** Whether the principal acts for the whole tenant (its app, a super admin, a tenant admin), not only for itself. */
+export function actsForTenant(principal: Principal): boolean {
+  return (
+    principal.kind === 'tenant_app' ||
+    principal.kind === 'platform_admin' ||
+    (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
+  );
 }

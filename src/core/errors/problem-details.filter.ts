@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MethodIndex } from '../http/method-index.js';
+import { AddRouteConfig } from '../http/route-config.js';
 import { CommonError, CommonErrorCode } from './app-error.js';
 import { type MappedProblem, PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
 
@@ -44,7 +44,7 @@ const OPENAI_ERRORS = 'openAiErrors';
  * `error: {message, type, code}`, so OpenAI SDKs show the message; also for
  * errors raised before the handler (authentication, body parsing).
  */
-export const OpenAiErrors = () => RouteConfig({ [OPENAI_ERRORS]: true });
+export const OpenAiErrors = () => AddRouteConfig({ [OPENAI_ERRORS]: true });
 
 /** OpenAI's error `type` for a status. */
 function openAiType(status: number): string {

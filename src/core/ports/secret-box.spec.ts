@@ -17,6 +17,16 @@ function tamper(sealed: string, index: number): string {
 describe('AesGcmSecretBox', () => {
   const box = new AesGcmSecretBox(randomBytes(32));
 
+  it('signs with a key of its own: the same key verifies, another key or message or a cut signature does not', () => {
+    const key = randomBytes(32);
+    const signature = new AesGcmSecretBox(key).sign('media/1:1700000000');
+    expect(new AesGcmSecretBox(Buffer.from(key)).verify('media/1:1700000000', signature)).toBe(true);
+    expect(box.verify('media/1:1700000000', signature)).toBe(false);
+    expect(new AesGcmSecretBox(key).verify('media/2:1700000000', signature)).toBe(false);
+    expect(new AesGcmSecretBox(key).verify('media/1:1700000000', signature.slice(0, -1))).toBe(false);
+    expect(new AesGcmSecretBox(key).verify('media/1:1700000000', '')).toBe(false);
+  });
+
   it('opens what it sealed, whatever the text', () => {
     for (const secret of ['sk-live-0123456789abcdef', '', 'ключ 🔑 with spaces', 'x'.repeat(10_000)]) {
       expect(box.open(box.seal(secret))).toBe(secret);

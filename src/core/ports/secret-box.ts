@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -8,11 +8,17 @@ import { type AppConfig, dataPath } from '../../config/app-config.js';
  * The secret-box port: seals short secrets (provider API keys) for storage at
  * rest and opens them again. A sealed value is text, safe for a varchar column,
  * and opening anything that was altered, truncated or sealed under another key
- * throws SecretBoxError instead of returning garbage.
+ * throws SecretBoxError instead of returning garbage. It also signs short
+ * messages (signed links), under a key of its own derived from the same secret,
+ * so every instance sharing SECRETS_KEY verifies what another signed.
  */
 export abstract class SecretBox {
   abstract seal(plaintext: string): string;
   abstract open(sealed: string): string;
+  /** A MAC of the message, base64url. */
+  abstract sign(message: string): string;
+  /** Whether the signature is the message's (in constant time). */
+  abstract verify(message: string, signature: string): boolean;
 }
 
 export class SecretBoxError extends Error {
@@ -36,11 +42,23 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
  */
 export class AesGcmSecretBox extends SecretBox {
   readonly #key: Buffer;
+  readonly #signingKey: Buffer;
 
   constructor(key: Buffer) {
     super();
     if (key.length !== SECRETS_KEY_BYTES) throw new Error(`The secrets key must be ${SECRETS_KEY_BYTES} bytes`);
     this.#key = Buffer.from(key);
+    this.#signingKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'atrium signing v1', 32));
+  }
+
+  sign(message: string): string {
+    return createHmac('sha256', this.#signingKey).update(message).digest('base64url');
+  }
+
+  verify(message: string, signature: string): boolean {
+    const expected = Buffer.from(this.sign(message));
+    const given = Buffer.from(signature);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   seal(plaintext: string): string {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Permission } from '../../core/auth/permissions.js';
 import { type Principal, RequestContext } from '../../core/context/request-context.js';
+import { actsForTenant } from '../../core/context/principal.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
 import { UsersRepository } from '../../core/identity/users.repository.js';
@@ -200,7 +200,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const principal = this.context.principal;
     const outcome = await this.reservations.commitHeld(id, {
       ...input,
-      actor: this.actsForOthers(principal) ? 'any' : principal.kind === 'user' ? principal.userId! : null,
+      actor: actsForTenant(principal) ? 'any' : principal.kind === 'user' ? principal.userId! : null,
       now: this.clock.now(),
       prepaidPlan: await this.prepaid(),
       clientIp: origin.clientIp,
@@ -357,7 +357,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const principal = this.context.principal;
     let userId = principal.kind === 'user' ? principal.userId! : null;
     if (requestedUserId !== undefined && requestedUserId !== userId) {
-      if (!this.actsForOthers(principal)) {
+      if (!actsForTenant(principal)) {
         throw new AuthError(AuthErrorCode.PERMISSION_DENIED, "Only tenant admins may read another user's quotas.");
       }
       if (!(await this.users.findById(requestedUserId))) {
@@ -502,7 +502,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const principal = this.context.principal;
     const self = principal.kind === 'user' ? principal.userId! : null;
     if (requested === undefined || requested === self) return self;
-    if (!this.actsForOthers(principal)) {
+    if (!actsForTenant(principal)) {
       throw new AuthError(
         AuthErrorCode.PERMISSION_DENIED,
         'Only tenant admins and the tenant app record usage for others.',
@@ -517,7 +517,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   private eventSubject(principal: Principal, requested: string | undefined, known: Set<string>): string | null {
     const self = principal.kind === 'user' ? principal.userId! : null;
     if (requested === undefined || requested === self) return self;
-    if (!this.actsForOthers(principal)) {
+    if (!actsForTenant(principal)) {
       throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'Events may name only the caller as their user.');
     }
     if (!known.has(requested))
@@ -525,17 +525,9 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     return requested;
   }
 
-  private actsForOthers(principal: Principal): boolean {
-    return (
-      principal.kind === 'tenant_app' ||
-      principal.kind === 'platform_admin' ||
-      (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
-    );
-  }
-
   private mayAct(userId: string | null): boolean {
     const principal = this.context.principal;
-    return this.actsForOthers(principal) || (principal.kind === 'user' && principal.userId === userId);
+    return actsForTenant(principal) || (principal.kind === 'user' && principal.userId === userId);
   }
 
   private async activeUsers(ids: string[]): Promise<Set<string>> {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BillingModule } from '../billing/billing.module.js';
 import { Generation, ModelRoute, Provider, ProviderKey } from './entities/gateway.entity.js';
+import { Media, VideoJob } from './entities/media.entity.js';
 import { GatewayAdminController } from './gateway-admin.controller.js';
 import { GatewayAdminService } from './gateway-admin.service.js';
 import { GatewayDirectory } from './gateway-directory.js';
@@ -13,6 +14,9 @@ import {
 } from './gateway.repository.js';
 import { GatewayService } from './gateway.service.js';
 import { KeyHealth } from './key-health.js';
+import { MediaController, MediaLinkController } from './media.controller.js';
+import { MediaRepository, VideoJobsRepository } from './media.repository.js';
+import { MediaService } from './media.service.js';
 import { OpenAiController } from './openai.controller.js';
 
 /**
@@ -21,8 +25,8 @@ import { OpenAiController } from './openai.controller.js';
  * every call metered through billing.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Provider, ProviderKey, ModelRoute, Generation]), BillingModule],
-  controllers: [GatewayAdminController, OpenAiController],
+  imports: [TypeOrmModule.forFeature([Provider, ProviderKey, ModelRoute, Generation, Media, VideoJob]), BillingModule],
+  controllers: [GatewayAdminController, OpenAiController, MediaController, MediaLinkController],
   providers: [
     ProvidersRepository,
     ProviderKeysRepository,
@@ -32,6 +36,9 @@ import { OpenAiController } from './openai.controller.js';
     KeyHealth,
     GatewayAdminService,
     GatewayService,
+    MediaRepository,
+    VideoJobsRepository,
+    MediaService,
   ],
 })
 export class GatewayModule {}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { RequestContext } from '../../core/context/request-context.js';
@@ -11,13 +11,24 @@ import { Clock } from '../../core/ports/clock.js';
 import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
 import { PlanCache } from '../billing/plan-cache.js';
 import type { ChatCompletionBody, EmbeddingsBody } from './dto/chat.dto.js';
+import type { ImageEditFields, ImageGenerationBody, ImagesResponseDto } from './dto/images.dto.js';
 import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GenerationsRepository } from './gateway.repository.js';
 import { type Directory, GatewayDirectory } from './gateway-directory.js';
 import { KeyHealth } from './key-health.js';
-import { countTokens, localChat, localChatChunks, localEmbeddings, promptTokens } from './local/local-models.js';
+import { imageSizeOf, imageTypeOf, imagesOf, type MadeImages, sizeOf } from './images.js';
+import {
+  countTokens,
+  localChat,
+  localChatChunks,
+  localEmbeddings,
+  localImage,
+  localImageEdit,
+  promptTokens,
+} from './local/local-models.js';
+import { MediaService } from './media.service.js';
 import { classify, type Failure, failureError } from './upstream.js';
 
 /** At most this many retries of a call (other keys, then other targets), within its deadline. */
@@ -36,6 +47,16 @@ interface Usage {
   outputTokens: number;
 }
 
+/** What a call holds while it runs: a quantity of a meter, and the most it may cost. */
+interface Hold {
+  meter: string;
+  quantity: number;
+  costMicros: number;
+  /** The user it is held for (the caller when absent). */
+  userId?: string;
+  ttlSeconds?: number;
+}
+
 /** A call in progress: its route, its hold, whether it streams, when it started, where it came from. */
 interface Metered {
   route: ModelRoute;
@@ -44,6 +65,8 @@ interface Metered {
   started: number;
   origin: RequestOrigin;
 }
+
+type ImagesAnswer = ImagesResponseDto;
 
 /** A call that went through: what answered it. */
 interface Answered<T> {
@@ -73,6 +96,7 @@ export class GatewayService {
     private readonly metering: MeteringService,
     private readonly plans: PlanCache,
     private readonly generations: GenerationsRepository,
+    private readonly media: MediaService,
     private readonly context: RequestContext,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -97,12 +121,7 @@ export class GatewayService {
   async chat(body: ChatCompletionBody, origin: RequestOrigin): Promise<OpenAI.ChatCompletion> {
     const resolved = await this.resolve('chat', body.model);
     const prompt = promptTokens(body.messages);
-    const metered = await this.begin(
-      resolved.route,
-      { inputTokens: prompt, outputTokens: outputLimit(body) },
-      false,
-      origin,
-    );
+    const metered = await this.begin(resolved.route, this.tokenHold(resolved.route, prompt, body), false, origin);
     // Stream options mean nothing without a stream, and upstreams refuse them.
     const { stream_options: _options, ...request } = body;
     const answered = await this.callMetered(
@@ -134,12 +153,7 @@ export class GatewayService {
   async chatStream(body: ChatCompletionBody, origin: RequestOrigin, abort: AbortSignal): Promise<Readable> {
     const resolved = await this.resolve('chat', body.model);
     const prompt = promptTokens(body.messages);
-    const metered = await this.begin(
-      resolved.route,
-      { inputTokens: prompt, outputTokens: outputLimit(body) },
-      true,
-      origin,
-    );
+    const metered = await this.begin(resolved.route, this.tokenHold(resolved.route, prompt, body), true, origin);
     const answered = await this.callMetered(
       resolved,
       metered,
@@ -208,7 +222,12 @@ export class GatewayService {
     const resolved = await this.resolve('embedding', body.model);
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
-    const metered = await this.begin(resolved.route, { inputTokens: tokens, outputTokens: 0 }, false, origin);
+    const metered = await this.begin(
+      resolved.route,
+      { meter: 'requests', quantity: 1, costMicros: costOf(resolved.route, { inputTokens: tokens, outputTokens: 0 }) },
+      false,
+      origin,
+    );
     const answered = await this.callMetered(
       resolved,
       metered,
@@ -220,6 +239,93 @@ export class GatewayService {
       outputTokens: 0,
     });
     return { ...answered.value, model: resolved.route.alias };
+  }
+
+  /** Images from a prompt, each stored as media; `url` answers are signed links on `linkOrigin`. */
+  async images(body: ImageGenerationBody, origin: RequestOrigin, linkOrigin: string): Promise<ImagesAnswer> {
+    const resolved = await this.resolve('image', body.model);
+    const n = body.n ?? 1;
+    const { width, height } = sizeOf(body.size);
+    const metered = await this.begin(
+      resolved.route,
+      { meter: 'images', quantity: n, costMicros: n * resolved.route.perImageMicros },
+      false,
+      origin,
+    );
+    const { response_format: _format, model: _model, ...options } = body;
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (model) => ({
+        images: Array.from({ length: n }, (_, i) =>
+          localImage(n > 1 ? `${body.prompt}\n#${i}` : body.prompt, width, height),
+        ),
+        model,
+      }),
+      async (client, model, requestOptions) =>
+        imagesOf(
+          await client.images.generate(
+            {
+              ...options,
+              model,
+              n,
+              ...(body.size && { size: body.size }),
+            } as OpenAI.ImageGenerateParamsNonStreaming,
+            requestOptions,
+          ),
+          model,
+          requestOptions.timeout,
+        ),
+    );
+    return this.deliver(metered, answered, body, origin, linkOrigin);
+  }
+
+  /** An edit of one image by a prompt (meter `image_edits`), each result stored as media. */
+  async imageEdits(
+    fields: ImageEditFields,
+    image: Buffer,
+    origin: RequestOrigin,
+    linkOrigin: string,
+  ): Promise<ImagesAnswer> {
+    const contentType = imageTypeOf(image);
+    if (!contentType || contentType === 'image/gif') {
+      throw new GatewayError(GatewayErrorCode.IMAGE_INVALID, 'The image must be a PNG, JPEG or WebP file.');
+    }
+    const resolved = await this.resolve('image', fields.model);
+    const n = fields.n ?? 1;
+    const metered = await this.begin(
+      resolved.route,
+      { meter: 'image_edits', quantity: n, costMicros: n * resolved.route.perImageMicros },
+      false,
+      origin,
+    );
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (model) => ({
+        images: Array.from({ length: n }, (_, i) =>
+          localImageEdit(image, n > 1 ? `${fields.prompt}\n#${i}` : fields.prompt),
+        ),
+        model,
+      }),
+      async (client, model, requestOptions) =>
+        imagesOf(
+          await client.images.edit(
+            {
+              model,
+              prompt: fields.prompt,
+              n,
+              image: await toFile(image, `image.${contentType.split('/')[1]}`, { type: contentType }),
+              ...(fields.size && { size: fields.size as OpenAI.ImageEditParams['size'] }),
+              ...(fields.user && { user: fields.user }),
+            },
+            requestOptions,
+          ),
+          model,
+          requestOptions.timeout,
+        ),
+    );
+    return this.deliver(metered, answered, fields, origin, linkOrigin);
   }
 
   // ---- routing ------------------------------------------------------------------
@@ -318,16 +424,83 @@ export class GatewayService {
     );
   }
 
-  // ---- metering -----------------------------------------------------------------
+  /**
+   * Stores each image as media, then commits the images stored (a failed store
+   * is neither kept nor charged; none stored releases the hold) and answers in
+   * OpenAI's shape.
+   */
+  private async deliver(
+    metered: Metered,
+    answered: Answered<MadeImages>,
+    request: { prompt: string; response_format?: 'url' | 'b64_json' },
+    origin: RequestOrigin,
+    linkOrigin: string,
+  ): Promise<ImagesAnswer> {
+    const settled = await Promise.allSettled(
+      answered.value.images.map((bytes) => {
+        const contentType = imageTypeOf(bytes) ?? 'application/octet-stream';
+        const { width, height } = imageSizeOf(bytes, contentType);
+        return this.media
+          .store({
+            type: 'image',
+            model: metered.route.alias,
+            prompt: request.prompt,
+            bytes,
+            contentType,
+            width,
+            height,
+            origin,
+          })
+          .then((media) => ({ media, bytes }));
+      }),
+    );
+    const stored = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (stored.length === 0) {
+      await this.metering.release(metered.reservation.id);
+      await this.record(metered, answered, { inputTokens: 0, outputTokens: 0 }, 0, 'STORAGE_FAILED');
+      throw failed!.reason;
+    }
+    if (failed) this.logger.error({ message: `Storing an image failed: ${(failed.reason as Error).message}` });
+    await this.succeed(
+      metered,
+      answered,
+      { inputTokens: 0, outputTokens: 0 },
+      { quantity: stored.length, costMicros: stored.length * metered.route.perImageMicros },
+    );
+    const asUrl = (request.response_format ?? 'url') === 'url';
+    return {
+      created: Math.floor(this.clock.now().getTime() / 1000),
+      data: stored.map(({ media, bytes }) => ({
+        ...(asUrl ? { url: this.media.signedUrl(media, linkOrigin) } : { b64_json: bytes.toString('base64') }),
+        media_id: media.id,
+      })),
+    };
+  }
 
-  /** Holds a request and the call's estimated cost (its input tokens, and the output it may produce); the call starts. */
-  private async begin(route: ModelRoute, estimate: Usage, stream: boolean, origin: RequestOrigin): Promise<Metered> {
-    const started = performance.now();
-    const reservation = await this.metering.reserve({
+  /** The hold of a token-priced call: one request, and its prompt with the output it may produce at the route's prices. */
+  private tokenHold(route: ModelRoute, prompt: number, body: ChatCompletionBody): Hold {
+    return {
       meter: 'requests',
       quantity: 1,
-      estimatedCostMicros: costOf(route, estimate),
-      ttlSeconds: Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
+      costMicros: costOf(route, { inputTokens: prompt, outputTokens: outputLimit(body) }),
+    };
+  }
+
+  // ---- metering -----------------------------------------------------------------
+
+  /**
+   * Holds what the call may use — a request and its estimated cost (the input
+   * tokens and the output it may produce), or the images it asks for — and the call starts.
+   */
+  private async begin(route: ModelRoute, hold: Hold, stream: boolean, origin: RequestOrigin): Promise<Metered> {
+    const started = performance.now();
+    const reservation = await this.metering.reserve({
+      meter: hold.meter,
+      quantity: hold.quantity,
+      userId: hold.userId,
+      estimatedCostMicros: hold.costMicros,
+      ttlSeconds: hold.ttlSeconds ?? Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
       idempotencyKey: `generation:${randomUUID()}`,
     });
     return { route, reservation, stream, started, origin };
@@ -355,21 +528,25 @@ export class GatewayService {
     }
   }
 
-  /** Commits the actual usage and cost, and records the generation. */
-  private async succeed<T>(metered: Metered, answered: Answered<T>, usage: Usage): Promise<void> {
-    const cost = costOf(metered.route, usage);
+  /** Commits the actual usage and cost (by default one request at the route's token prices), and records the generation. */
+  private async succeed<T>(
+    metered: Metered,
+    answered: Answered<T>,
+    usage: Usage,
+    charge: { quantity: number; costMicros: number } = { quantity: 1, costMicros: costOf(metered.route, usage) },
+  ): Promise<void> {
     await this.metering.commit(
       metered.reservation.id,
       {
-        quantity: 1,
-        costMicros: cost,
+        quantity: charge.quantity,
+        costMicros: charge.costMicros,
         model: metered.route.alias,
         provider: answered.provider.name,
         metadata: { ...usage, providerModel: answered.target.model },
       },
       metered.origin,
     );
-    await this.record(metered, answered, usage, cost, null);
+    await this.record(metered, answered, usage, charge.costMicros, null);
   }
 
   /** The generation record: succeeded (with what answered it), or failed with `errorCode`. */

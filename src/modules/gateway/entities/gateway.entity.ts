@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintNumber } from '../../../core/database/bigint-number.js';
 
-export const PROVIDER_KINDS = ['openai', 'gemini', 'local'] as const;
+export const PROVIDER_KINDS = ['openai', 'gemini', 'anthropic', 'local'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const TASKS = ['chat', 'embedding', 'image', 'video'] as const;
 export type Task = (typeof TASKS)[number];

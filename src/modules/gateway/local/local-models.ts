@@ -173,6 +173,28 @@ export function localImage(prompt: string, width: number, height: number): Buffe
   return PNG.sync.write(png);
 }
 
+/** An edit of a PNG: the picture kept, half-blended with the prompt's bands, at the picture's size. */
+export function localImageEdit(image: Buffer, prompt: string): Buffer {
+  // The header's size is checked before decoding, so a small file cannot unpack into a huge picture.
+  if (image.length >= 24) {
+    assertSize('width', image.readUInt32BE(16), 64, 2048);
+    assertSize('height', image.readUInt32BE(20), 64, 2048);
+  }
+  let source: PNG;
+  try {
+    source = PNG.sync.read(image);
+  } catch {
+    throw new RangeError(`${LOCAL_MODELS.image} edits PNG images only`);
+  }
+  const overlay = PNG.sync.read(localImage(prompt, source.width, source.height));
+  const out = new PNG({ width: source.width, height: source.height });
+  for (let i = 0; i < out.data.length; i += 4) {
+    for (let c = 0; c < 3; c++) out.data[i + c] = (source.data[i + c] + overlay.data[i + c]) >> 1;
+    out.data[i + 3] = 255;
+  }
+  return PNG.sync.write(out);
+}
+
 /**
  * A looping animated GIF of bands sliding across the frame, coloured from a hash of the prompt:
  * VIDEO_FPS frames per second of `seconds`, at most MAX_VIDEO_FRAMES so it stays small and fast.
