@@ -2,16 +2,25 @@ import { Injectable, Logger } from '@nestjs/common';
 import { throttledWarning } from '../../core/logging/throttled-warning.js';
 import { Clock } from '../../core/ports/clock.js';
 import { SecretBox } from '../../core/ports/secret-box.js';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
+import { ANTHROPIC_BASE_URL, anthropicClient } from './anthropic/anthropic-chat.js';
+import { GEMINI_NATIVE_BASE_URL, geminiClient } from './gemini/gemini-media.js';
 import type { KeyState, ModelRoute, Provider, Task } from './entities/gateway.entity.js';
 import { ModelRoutesRepository, ProviderKeysRepository, ProvidersRepository } from './gateway.repository.js';
 
-/** The upstream API root of a provider: its own, or its kind's. */
+/** A provider's API root: its own, or its kind's (Gemini's is the root of its native API). */
+export function rootOf(provider: Provider): string {
+  if (provider.baseUrl) return provider.baseUrl.replace(/\/+$/, '');
+  if (provider.kind === 'gemini') return GEMINI_NATIVE_BASE_URL;
+  if (provider.kind === 'anthropic') return ANTHROPIC_BASE_URL;
+  return 'https://api.openai.com/v1';
+}
+
+/** A provider's OpenAI-compatible API root (for Gemini, the OpenAI endpoint under its root). */
 export function baseUrlOf(provider: Provider): string {
-  if (provider.baseUrl) return provider.baseUrl;
-  return provider.kind === 'gemini'
-    ? 'https://generativelanguage.googleapis.com/v1beta/openai'
-    : 'https://api.openai.com/v1';
+  return provider.kind === 'gemini' ? `${rootOf(provider)}/v1beta/openai` : rootOf(provider);
 }
 
 /** How long a snapshot of providers, keys and routes is used before it is read again: pool state set by another instance is seen within it. */
@@ -49,7 +58,7 @@ export class GatewayDirectory {
   /** Round-robin position per provider. */
   private readonly turns = new Map<string, number>();
   private readonly warn = throttledWarning(new Logger('Gateway'));
-  private readonly clients = new Map<string, OpenAI>();
+  private readonly clients = new Map<string, unknown>();
 
   constructor(
     private readonly providers: ProvidersRepository,
@@ -59,13 +68,28 @@ export class GatewayDirectory {
     private readonly clock: Clock,
   ) {}
 
-  /** The OpenAI client of a pool key at its provider's API root (one per key and root, kept). */
+  /** The OpenAI client of a pool key at its provider's OpenAI-compatible root (one per key and root, kept). */
   clientOf(provider: Provider, key: PoolKey): OpenAI {
     const baseURL = baseUrlOf(provider);
-    const id = `${key.id}|${baseURL}`;
-    let client = this.clients.get(id);
+    return this.kept(`openai|${key.id}|${baseURL}`, () => new OpenAI({ apiKey: key.secret, baseURL, maxRetries: 0 }));
+  }
+
+  /** The Anthropic client of a pool key (kept like the OpenAI ones). */
+  anthropicOf(provider: Provider, key: PoolKey): Anthropic {
+    const root = rootOf(provider);
+    return this.kept(`anthropic|${key.id}|${root}`, () => anthropicClient(key.secret, root));
+  }
+
+  /** The Gemini-native client of a pool key (kept like the OpenAI ones). */
+  geminiOf(provider: Provider, key: PoolKey): GoogleGenAI {
+    const root = rootOf(provider);
+    return this.kept(`gemini|${key.id}|${root}`, () => geminiClient(key.secret, root));
+  }
+
+  private kept<C>(id: string, create: () => C): C {
+    let client = this.clients.get(id) as C | undefined;
     if (!client) {
-      client = new OpenAI({ apiKey: key.secret, baseURL, maxRetries: 0 });
+      client = create();
       this.clients.set(id, client);
     }
     return client;

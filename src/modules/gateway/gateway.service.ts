@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -16,7 +18,7 @@ import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GenerationsRepository } from './gateway.repository.js';
-import { type Directory, GatewayDirectory } from './gateway-directory.js';
+import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
 import { KeyHealth } from './key-health.js';
 import { imageSizeOf, imageTypeOf, imagesOf, type MadeImages, sizeOf } from './images.js';
 import {
@@ -29,7 +31,10 @@ import {
   promptTokens,
 } from './local/local-models.js';
 import { MediaService } from './media.service.js';
-import { classify, type Failure, failureError } from './upstream.js';
+import { AnthropicUnsupported, anthropicChat, anthropicChatStream } from './anthropic/anthropic-chat.js';
+import type { Failure } from './failure.js';
+import { geminiImageEdit, geminiImages } from './gemini/gemini-media.js';
+import { classify, failureError } from './upstream.js';
 
 /** At most this many retries of a call (other keys, then other targets), within its deadline. */
 const MAX_RETRIES = 2;
@@ -67,6 +72,17 @@ interface Metered {
 }
 
 type ImagesAnswer = ImagesResponseDto;
+
+type OpenAiCall<T> = (client: OpenAI, model: string, options: OpenAI.RequestOptions) => Promise<T>;
+
+/** How a call is made upstream: through the OpenAI-compatible API, or per provider kind where it has its own. */
+type Upstream<T> =
+  | OpenAiCall<T>
+  | {
+      openai: OpenAiCall<T>;
+      anthropic?: (client: Anthropic, model: string, timeoutMs: number) => Promise<T>;
+      gemini?: (client: GoogleGenAI, model: string, timeoutMs: number) => Promise<T>;
+    };
 
 /** A call that went through: what answered it. */
 interface Answered<T> {
@@ -128,11 +144,15 @@ export class GatewayService {
       resolved,
       metered,
       (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
-      (client, model, options) =>
-        client.chat.completions.create(
-          { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
-          options,
-        ),
+      {
+        openai: (client, model, options) =>
+          client.chat.completions.create(
+            { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
+            options,
+          ),
+        anthropic: (client, model, timeout) =>
+          anthropicChat(client, request as OpenAI.ChatCompletionCreateParams, model, { timeout }, this.unixNow()),
+      },
     );
     const completion = answered.value;
     const usage: Usage = completion.usage
@@ -161,16 +181,26 @@ export class GatewayService {
         paced(
           localChatChunks({ ...body, model, stream: true, stream_options: { include_usage: true } }, this.clock.now()),
         ),
-      (client, model, options) =>
-        client.chat.completions.create(
-          {
-            ...body,
+      {
+        openai: (client, model, options) =>
+          client.chat.completions.create(
+            {
+              ...body,
+              model,
+              stream: true,
+              stream_options: { include_usage: true },
+            } as OpenAI.ChatCompletionCreateParamsStreaming,
+            { ...options, signal: abort },
+          ),
+        anthropic: (client, model, timeout) =>
+          anthropicChatStream(
+            client,
+            body as OpenAI.ChatCompletionCreateParams,
             model,
-            stream: true,
-            stream_options: { include_usage: true },
-          } as OpenAI.ChatCompletionCreateParamsStreaming,
-          { ...options, signal: abort },
-        ),
+            { timeout, signal: abort },
+            this.unixNow(),
+          ),
+      },
     );
     const out = new PassThrough();
     const wantsUsage = body.stream_options?.include_usage === true;
@@ -262,20 +292,26 @@ export class GatewayService {
         ),
         model,
       }),
-      async (client, model, requestOptions) =>
-        imagesOf(
-          await client.images.generate(
-            {
-              ...options,
-              model,
-              n,
-              ...(body.size && { size: body.size }),
-            } as OpenAI.ImageGenerateParamsNonStreaming,
-            requestOptions,
+      {
+        openai: async (client, model, requestOptions) =>
+          imagesOf(
+            await client.images.generate(
+              {
+                ...options,
+                model,
+                n,
+                ...(body.size && { size: body.size }),
+              } as OpenAI.ImageGenerateParamsNonStreaming,
+              requestOptions,
+            ),
+            model,
+            requestOptions.timeout,
           ),
+        gemini: async (client, model, timeoutMs) => ({
+          images: (await geminiImages(client, model, { prompt: body.prompt, n, size: body.size, timeoutMs })).images,
           model,
-          requestOptions.timeout,
-        ),
+        }),
+      },
     );
     return this.deliver(metered, answered, body, origin, linkOrigin);
   }
@@ -308,24 +344,38 @@ export class GatewayService {
         ),
         model,
       }),
-      async (client, model, requestOptions) =>
-        imagesOf(
-          await client.images.edit(
-            {
-              model,
-              prompt: fields.prompt,
-              n,
-              image: await toFile(image, `image.${contentType.split('/')[1]}`, { type: contentType }),
-              ...(fields.size && { size: fields.size as OpenAI.ImageEditParams['size'] }),
-              ...(fields.user && { user: fields.user }),
-            },
-            requestOptions,
+      {
+        openai: async (client, model, requestOptions) =>
+          imagesOf(
+            await client.images.edit(
+              {
+                model,
+                prompt: fields.prompt,
+                n,
+                image: await toFile(image, `image.${contentType.split('/')[1]}`, { type: contentType }),
+                ...(fields.size && { size: fields.size as OpenAI.ImageEditParams['size'] }),
+                ...(fields.user && { user: fields.user }),
+              },
+              requestOptions,
+            ),
+            model,
+            requestOptions.timeout,
           ),
-          model,
-          requestOptions.timeout,
-        ),
+        gemini: async (client, model, timeoutMs) => {
+          const edits = await Promise.all(
+            Array.from({ length: n }, () =>
+              geminiImageEdit(client, model, { prompt: fields.prompt, image, contentType, timeoutMs }),
+            ),
+          );
+          return { images: edits.flatMap((edit) => edit.images), model };
+        },
+      },
     );
     return this.deliver(metered, answered, fields, origin, linkOrigin);
+  }
+
+  private unixNow(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
   }
 
   // ---- routing ------------------------------------------------------------------
@@ -377,7 +427,7 @@ export class GatewayService {
   private async call<T>(
     { directory, targets }: Resolved,
     local: (model: string) => T,
-    upstream: (client: OpenAI, model: string, options: OpenAI.RequestOptions) => Promise<T>,
+    upstream: Upstream<T>,
   ): Promise<Answered<T>> {
     const deadline = Date.now() + this.config.gateway.timeoutMs;
     let attempts = 0;
@@ -396,7 +446,7 @@ export class GatewayService {
         attempts += 1;
         const attemptStarted = Date.now();
         try {
-          const value = await upstream(this.directory.clientOf(provider, key), target.model, { timeout: remaining });
+          const value = await this.invoke(upstream, provider, key, target.model, remaining);
           this.health.succeeded(key);
           return { value, provider, target };
         } catch (err) {
@@ -487,6 +537,23 @@ export class GatewayService {
     };
   }
 
+  /**
+   * One attempt with one key, through the provider kind's SDK: Anthropic's
+   * Messages API, Gemini's native API where the task has one, else the
+   * OpenAI-compatible API (OpenAI, vLLM, Ollama, OpenRouter, Gemini's OpenAI endpoint).
+   */
+  private invoke<T>(upstream: Upstream<T>, provider: Provider, key: PoolKey, model: string, timeout: number) {
+    const calls = typeof upstream === 'function' ? { openai: upstream } : upstream;
+    if (provider.kind === 'anthropic') {
+      if (!calls.anthropic) throw new AnthropicUnsupported('Anthropic providers serve chat only.');
+      return calls.anthropic(this.directory.anthropicOf(provider, key), model, timeout);
+    }
+    if (provider.kind === 'gemini' && calls.gemini) {
+      return calls.gemini(this.directory.geminiOf(provider, key), model, timeout);
+    }
+    return calls.openai(this.directory.clientOf(provider, key), model, { timeout });
+  }
+
   // ---- metering -----------------------------------------------------------------
 
   /**
@@ -511,7 +578,7 @@ export class GatewayService {
     resolved: Resolved,
     metered: Metered,
     local: (model: string) => T,
-    upstream: (client: OpenAI, model: string, options: OpenAI.RequestOptions) => Promise<T>,
+    upstream: Upstream<T>,
   ): Promise<Answered<T>> {
     try {
       return await this.call(resolved, local, upstream);

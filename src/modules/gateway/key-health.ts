@@ -81,7 +81,7 @@ export class KeyHealth implements OnApplicationBootstrap, OnApplicationShutdown 
     void this.write(() => this.keys.markDisabled(key.id, error));
   }
 
-  /** Tries every disabled key of enabled OpenAI-compatible providers (listing models); re-enables those that answer. */
+  /** Tries every disabled key of enabled upstream providers (listing models); re-enables those that answer. */
   async probeDisabled(): Promise<void> {
     try {
       const directory = await this.directory.current();
@@ -91,7 +91,11 @@ export class KeyHealth implements OnApplicationBootstrap, OnApplicationShutdown 
         if (!provider || provider.kind === 'local') continue;
         for (const key of pool.filter((k) => k.state === 'disabled')) {
           try {
-            await this.directory.clientOf(provider, key).models.list({ timeout: PROBE_TIMEOUT_MS });
+            if (provider.kind === 'anthropic') {
+              await this.directory.anthropicOf(provider, key).models.list({}, { timeout: PROBE_TIMEOUT_MS });
+            } else {
+              await this.directory.clientOf(provider, key).models.list({ timeout: PROBE_TIMEOUT_MS });
+            }
           } catch {
             continue;
           }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import OpenAI from 'openai';
 import { coolDownMs } from './key-health.js';
-import { classify, failureError, safeMessage } from './upstream.js';
+import { safeMessage } from './failure.js';
+import { classify, failureError } from './upstream.js';
 
 const apiError = (status: number, headers: Record<string, string> = {}, message = 'upstream says no') =>
   OpenAI.APIError.generate(status, { error: { message } }, message, new Headers(headers));

@@ -1,29 +1,13 @@
 import OpenAI from 'openai';
+import { classifyAnthropic } from './anthropic/anthropic-chat.js';
+import { classifyGemini } from './gemini/gemini-media.js';
+import { type Failure, retryAfterMs, safeMessage } from './failure.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 
-/** What a failed upstream call means for the key and the call. */
-export type Failure =
-  | { kind: 'retry'; message: string; status?: number; retryAfterMs?: number; timeout: boolean }
-  | { kind: 'refused-key'; message: string; status: number }
-  | { kind: 'rejected'; message: string; status: number }
-  | { kind: 'aborted' };
-
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** The upstream's own words, shortened, with nothing that looks like a key. */
-export function safeMessage(text: string): string {
-  return text.replace(/\b(sk|AIza|key)[-_A-Za-z0-9]{8,}/g, '[redacted]').slice(0, 300);
-}
-
-/** Classifies an error of the OpenAI SDK (or of the local provider) for the key pool and the caller. */
+/** Classifies an error of a provider SDK (or of the local provider) for the key pool and the caller. */
 export function classify(err: unknown): Failure {
+  const known = classifyAnthropic(err) ?? classifyGemini(err);
+  if (known) return known;
   if (err instanceof OpenAI.APIUserAbortError) return { kind: 'aborted' };
   if (err instanceof OpenAI.APIConnectionTimeoutError)
     return { kind: 'retry', message: 'The upstream timed out', timeout: true };

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
-import { type Failure, safeMessage } from '../upstream.js';
+import { type Failure, retryAfterMs, safeMessage } from '../failure.js';
 
 /**
  * OpenAI-shaped chat completions from Anthropic's Messages API: the request
@@ -300,18 +300,6 @@ function finishReason(reason: Anthropic.StopReason | null): OpenAI.ChatCompletio
     default:
       return 'stop';
   }
-}
-
-/** Retry-After (seconds or an HTTP date), or Anthropic's retry-after-ms, in milliseconds. */
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
-  if (Number.isFinite(ms)) return Math.max(0, ms);
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Non-empty text parts as text blocks (Anthropic refuses empty ones). */

@@ -11,7 +11,7 @@ import {
   Modality,
   type Video,
 } from '@google/genai';
-import { type Failure, safeMessage } from '../upstream.js';
+import { type Failure, safeMessage } from '../failure.js';
 
 /** The Gemini Developer API's root; the SDK adds the API version (v1beta). */
 export const GEMINI_NATIVE_BASE_URL = 'https://generativelanguage.googleapis.com';
