@@ -27,6 +27,7 @@ describe(`gateway providers: Anthropic and Gemini-native (${engine})`, () => {
   let baseURL: string;
   let tenant: TenantFixture;
   let app: OpenAI;
+  let appKey: string;
 
   beforeAll(async () => {
     anthropic = await startFakeAnthropic();
@@ -38,7 +39,8 @@ describe(`gateway providers: Anthropic and Gemini-native (${engine})`, () => {
     tenant = await newTenant(t);
     await subscribe(t, tenant, (await newPlan(t)).code);
     await grant(t, tenant, 100_000_000);
-    app = new OpenAI({ apiKey: (await tenantKey(t, tenant)).key, baseURL, maxRetries: 0 });
+    appKey = (await tenantKey(t, tenant)).key;
+    app = new OpenAI({ apiKey: appKey, baseURL, maxRetries: 0 });
   });
   afterAll(async () => {
     await t.close();
@@ -121,7 +123,7 @@ describe(`gateway providers: Anthropic and Gemini-native (${engine})`, () => {
     const refused = await t.http({
       method: 'POST',
       url: '/api/v1/embeddings',
-      headers: bearer(app.apiKey),
+      headers: bearer(appKey),
       payload: { model: embeddingAlias, input: 'x' },
     });
     expect(refused.statusCode).toBe(400);
@@ -186,7 +188,7 @@ describe(`gateway providers: Anthropic and Gemini-native (${engine})`, () => {
     const failed = await t.http({
       method: 'POST',
       url: '/api/v1/images/generations',
-      headers: bearer(app.apiKey),
+      headers: bearer(appKey),
       payload: { model: alias, prompt: 'fails' },
     });
     expect(failed.statusCode).toBe(502);

@@ -48,10 +48,11 @@ export function systemPrincipal(job: string, tenantId?: string): Principal {
   return { kind: 'system', subject: job, homeTenantId: tenantId, role: 'system', permissions: new Set() };
 }
 
-/** Whether the principal acts for the whole tenant (its app, a super admin, a tenant admin), not only for itself. */
+/** Whether the principal acts for the whole tenant (its app, a super admin, a tenant admin, its background jobs), not only for itself. */
 export function actsForTenant(principal: Principal): boolean {
   return (
     principal.kind === 'tenant_app' ||
+    principal.kind === 'system' ||
     principal.kind === 'platform_admin' ||
     (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
   );

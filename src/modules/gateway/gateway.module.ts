@@ -18,6 +18,8 @@ import { MediaController, MediaLinkController } from './media.controller.js';
 import { MediaRepository, VideoJobsRepository } from './media.repository.js';
 import { MediaService } from './media.service.js';
 import { OpenAiController } from './openai.controller.js';
+import { VideoController } from './video.controller.js';
+import { VideoService } from './video.service.js';
 
 /**
  * The generation gateway: providers and their key pools, model routes and
@@ -26,7 +28,7 @@ import { OpenAiController } from './openai.controller.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([Provider, ProviderKey, ModelRoute, Generation, Media, VideoJob]), BillingModule],
-  controllers: [GatewayAdminController, OpenAiController, MediaController, MediaLinkController],
+  controllers: [GatewayAdminController, OpenAiController, MediaController, MediaLinkController, VideoController],
   providers: [
     ProvidersRepository,
     ProviderKeysRepository,
@@ -39,6 +41,7 @@ import { OpenAiController } from './openai.controller.js';
     MediaRepository,
     VideoJobsRepository,
     MediaService,
+    VideoService,
   ],
 })
 export class GatewayModule {}

@@ -16,6 +16,7 @@ import type { ChatCompletionBody, EmbeddingsBody } from './dto/chat.dto.js';
 import type { ImageEditFields, ImageGenerationBody, ImagesResponseDto } from './dto/images.dto.js';
 import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
+import type { VideoJob } from './entities/media.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GenerationsRepository } from './gateway.repository.js';
 import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
@@ -41,7 +42,7 @@ const MAX_RETRIES = 2;
 /** Output tokens a call is assumed to produce, for its hold, when it sets no limit. */
 const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
-interface Resolved {
+export interface Resolved {
   directory: Directory;
   route: ModelRoute;
   targets: { target: RouteTarget; provider: Provider }[];
@@ -385,7 +386,7 @@ export class GatewayService {
   }
 
   /** The route for `model` (an alias, or `auto`/none for the tier's default) and its enabled targets. */
-  private async resolve(task: Task, model: string | undefined): Promise<Resolved> {
+  async resolve(task: Task, model: string | undefined): Promise<Resolved> {
     const directory = await this.directory.current();
     const tier = await this.tier();
     let route: ModelRoute | undefined;
@@ -614,6 +615,27 @@ export class GatewayService {
       metered.origin,
     );
     await this.record(metered, answered, usage, charge.costMicros, null);
+  }
+
+  /** The generation record of a finished video job (made in the background, for the job's owner). */
+  async recordVideo(job: VideoJob, cost: number, errorCode: string | null): Promise<void> {
+    await this.generations.record({
+      userId: job.userId,
+      apiKeyId: job.apiKeyId,
+      task: 'video',
+      model: job.model,
+      providerId: job.providerId,
+      providerModel: job.providerModel,
+      status: errorCode === null ? 'succeeded' : 'failed',
+      stream: false,
+      inputTokens: 0,
+      outputTokens: 0,
+      costMicros: cost,
+      latencyMs: this.clock.now().getTime() - job.createdAt.getTime(),
+      errorCode,
+      clientIp: job.clientIp,
+      requestId: job.requestId,
+    });
   }
 
   /** The generation record: succeeded (with what answered it), or failed with `errorCode`. */

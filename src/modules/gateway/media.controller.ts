@@ -44,7 +44,7 @@ const id = new ParseUUIDPipe({ version: '4' });
 export const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
 /** The bytes of a media item, as a download the browser may show inline. */
-function file(media: Media, content: BlobContent, reply: FastifyReply): StreamableFile {
+export function mediaFile(media: Media, content: BlobContent, reply: FastifyReply): StreamableFile {
   reply.header('cache-control', 'private, max-age=300').header('x-content-type-options', 'nosniff');
   return new StreamableFile(content.body, {
     type: media.contentType,
@@ -118,7 +118,7 @@ export class MediaController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StreamableFile> {
     const { media, content } = await this.media.content(mediaId);
-    return file(media, content, reply);
+    return mediaFile(media, content, reply);
   }
 
   @Delete(':id')
@@ -155,6 +155,6 @@ export class MediaLinkController {
       expires: query.expires,
       signature: query.signature,
     });
-    return file(media, content, reply);
+    return mediaFile(media, content, reply);
   }
 }

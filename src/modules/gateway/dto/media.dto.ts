@@ -3,7 +3,7 @@ import { IsDateString, IsIn, IsInt, IsString, IsUUID, Matches, Max, Min } from '
 import { Transform } from 'class-transformer';
 import { Optional } from '../../../core/http/dto-fields.js';
 import { PageQuery, toInt } from '../../../core/http/pagination.js';
-import type { Media, MediaType } from '../entities/media.entity.js';
+import type { Media, MediaType, VideoJob, VideoStatus } from '../entities/media.entity.js';
 import type { MediaListed, MediaTotals } from '../media.repository.js';
 
 const MEDIA_TYPES = ['image', 'video'] as const;
@@ -129,4 +129,76 @@ export class MediaStatsDto {
       byType,
     };
   }
+}
+
+// ---- videos ------------------------------------------------------------------------
+
+export const VIDEO_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompt'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 100 },
+    prompt: { type: 'string', minLength: 1, maxLength: 32_000 },
+    seconds: {
+      oneOf: [
+        { type: 'integer', minimum: 1, maximum: 60 },
+        { type: 'string', pattern: '^[1-9][0-9]?$' },
+      ],
+      description: 'Length in seconds, 1 to 60 (OpenAI’s SDK sends it as a string)',
+    },
+    size: { type: 'string', pattern: '^[1-9][0-9]{1,3}x[1-9][0-9]{1,3}$', description: 'WIDTHxHEIGHT' },
+  },
+} as const;
+
+export interface VideoBody {
+  model?: string;
+  prompt: string;
+  seconds?: number | string;
+  size?: string;
+}
+
+export class VideoErrorDto {
+  @ApiProperty() code: string;
+  @ApiProperty() message: string;
+}
+
+export class VideoDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ['video'] }) object: 'video';
+  @ApiProperty({ enum: ['queued', 'in_progress', 'completed', 'failed'] }) status: VideoStatus;
+  @ApiProperty({ description: '0 to 100' }) progress: number;
+  @ApiProperty() model: string;
+  @ApiProperty() prompt: string;
+  @ApiProperty({ description: 'Seconds, as OpenAI writes them' }) seconds: string;
+  @ApiProperty() size: string;
+  @ApiProperty({ description: 'Unix seconds' }) created_at: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds' }) completed_at: number | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The stored video, once completed' })
+  media_id: string | null;
+  @ApiProperty({ type: VideoErrorDto, nullable: true }) error: VideoErrorDto | null;
+
+  static from(job: VideoJob): VideoDto {
+    return {
+      id: job.id,
+      object: 'video',
+      status: job.status,
+      progress: job.progress,
+      model: job.model,
+      prompt: job.prompt,
+      seconds: String(job.seconds),
+      size: job.size,
+      created_at: Math.floor(job.createdAt.getTime() / 1000),
+      completed_at: job.completedAt ? Math.floor(job.completedAt.getTime() / 1000) : null,
+      media_id: job.mediaId,
+      error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
+    };
+  }
+}
+
+export class VideoListDto {
+  @ApiProperty({ enum: ['list'] }) object: 'list';
+  @ApiProperty({ type: [VideoDto] }) data: VideoDto[];
+  @ApiProperty() total: number;
+  @ApiProperty() has_more: boolean;
 }
