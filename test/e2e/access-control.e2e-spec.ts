@@ -15,7 +15,7 @@ import {
   type ApiOperation,
   type TenantFixture,
 } from '../helpers/factories.js';
-import { newPlan } from '../helpers/billing.js';
+import { newPlan, subscribe } from '../helpers/billing.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 type Headers = Record<string, string>;
@@ -44,7 +44,18 @@ const answer = (res: LightMyRequestResponse) => ({
 });
 
 /** What a parameter names; each side of the walk has one row of each kind. */
-type Kind = 'tenant' | 'user' | 'apiKey' | 'reservation' | 'plan' | 'meter' | 'provider' | 'providerKey' | 'modelRoute';
+type Kind =
+  | 'tenant'
+  | 'user'
+  | 'apiKey'
+  | 'reservation'
+  | 'media'
+  | 'video'
+  | 'plan'
+  | 'meter'
+  | 'provider'
+  | 'providerKey'
+  | 'modelRoute';
 interface Case {
   params: Record<string, Kind>;
   /**
@@ -139,6 +150,27 @@ const CASES: Record<string, Case> = {
     params: { tenantId: 'tenant' },
     body: { model: 'local-embedding', input: 'hostile' },
   },
+  'POST /api/v1/images/generations': {
+    params: { tenantId: 'tenant' },
+    body: { model: 'local-image', prompt: 'hostile', size: '64x64' },
+  },
+  'POST /api/v1/images/edits': { params: { tenantId: 'tenant' } },
+  'GET /api/v1/media': { params: { tenantId: 'tenant', userId: 'user' } },
+  'GET /api/v1/media/stats': { params: { tenantId: 'tenant', userId: 'user' } },
+  'GET /api/v1/media/{id}': { params: { id: 'media', tenantId: 'tenant' } },
+  'GET /api/v1/media/{id}/content': { params: { id: 'media', tenantId: 'tenant' } },
+  'DELETE /api/v1/media/{id}': { params: { id: 'media', tenantId: 'tenant' } },
+  'GET /api/v1/media/{id}/file': {
+    params: { id: 'media', tenant: 'tenant' },
+    query: { expires: '9999999999', signature: 'forged-signature-of-43-characters-0123456789' },
+  },
+  'POST /api/v1/videos': {
+    params: { tenantId: 'tenant' },
+    body: { model: 'local-video', prompt: 'hostile', size: '64x64' },
+  },
+  'GET /api/v1/videos': { params: { tenantId: 'tenant' } },
+  'GET /api/v1/videos/{id}': { params: { id: 'video', tenantId: 'tenant' } },
+  'GET /api/v1/videos/{id}/content': { params: { id: 'video', tenantId: 'tenant' } },
   'GET /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'PATCH /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'DELETE /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
@@ -190,6 +222,25 @@ async function reservationOf(t: TestApp, caller: Headers): Promise<string> {
   });
   expect(res.statusCode).toBe(201);
   return res.json().id as string;
+}
+
+/** An image and a video made by `caller` in its tenant (the local models), by id. */
+async function mediaOf(t: TestApp, caller: Headers): Promise<{ media: string; video: string }> {
+  const image = await t.http({
+    method: 'POST',
+    url: '/api/v1/images/generations',
+    headers: caller,
+    payload: { model: 'local-image', prompt: 'a picture', size: '64x64', response_format: 'b64_json' },
+  });
+  expect(image.statusCode).toBe(200);
+  const video = await t.http({
+    method: 'POST',
+    url: '/api/v1/videos',
+    headers: caller,
+    payload: { model: 'local-video', prompt: 'a film', size: '64x64', seconds: 1 },
+  });
+  expect(video.statusCode).toBe(202);
+  return { media: image.json().data[0].media_id as string, video: video.json().id as string };
 }
 
 describe('access control', () => {
@@ -253,11 +304,15 @@ describe('access control', () => {
         usage_events: await rows('usage_events', 'tenant_id'),
         usage_daily: await rows('usage_daily', 'tenant_id'),
         generations: await rows('generations', 'tenant_id'),
+        media: await rows('media', 'tenant_id'),
+        video_jobs: await rows('video_jobs', 'tenant_id'),
       };
     }
 
     beforeAll(async () => {
       a = await newTenant(t);
+      // A plan without rate limits: setting up makes more calls a minute than the free plan allows.
+      await subscribe(t, a, (await newPlan(t)).code);
       const aMember = await newUser(t, a, 'member');
       const aKey = await personalKey(t, aMember);
       // An invitation gives A a one-time token and an outbox mail to guard as well.
@@ -310,17 +365,20 @@ describe('access control', () => {
         user: aMember.id,
         apiKey: aKey.id,
         reservation: await reservationOf(t, bearer(aMember.accessToken)),
+        ...(await mediaOf(t, bearer(aMember.accessToken))),
         ...catalog,
       };
       aSecrets = [a.id, a.slug, a.admin.id, a.admin.email, aMember.id, aMember.email, aKey.id, invited.json().id];
 
       const b = await newTenant(t);
+      await subscribe(t, b, (await newPlan(t)).code);
       const bMember = await newUser(t, b, 'member');
       bSide = {
         tenant: b.id,
         user: bMember.id,
         apiKey: (await personalKey(t, bMember)).id,
         reservation: await reservationOf(t, bearer(bMember.accessToken)),
+        ...(await mediaOf(t, bearer(bMember.accessToken))),
         ...catalog,
       };
       // The personal key is sent as a bearer value, the tenant key in X-API-Key: both ways keys are accepted.
@@ -425,6 +483,7 @@ describe('access control', () => {
       for (const op of ops.filter((o) => o.permission !== 'public')) {
         // A fresh tenant per route: some calls (logout-all, deletes, key regeneration) spoil the callers' credentials.
         const tenant = await newTenant(t);
+        await subscribe(t, tenant, (await newPlan(t)).code);
         const accounts: Record<(typeof JWT_ROLES)[number], Account> = {
           [Role.VIEWER]: await newUser(t, tenant, 'viewer'),
           [Role.MEMBER]: await newUser(t, tenant, 'member'),
@@ -476,6 +535,9 @@ describe('access control', () => {
         // A reservation of the member in this tenant (members may settle only their own; others any).
         const reservation = kinds.includes('reservation') ? await reservationOf(t, bearer(member.accessToken)) : '';
         const plan = kinds.includes('plan') ? (await newPlan(t)).id : '';
+        const made = kinds.some((k) => k === 'media' || k === 'video')
+          ? await mediaOf(t, bearer(member.accessToken))
+          : { media: '', video: '' };
         const gateway = kinds.some((k) => ['provider', 'providerKey', 'modelRoute'].includes(k))
           ? await gatewayCatalog(t)
           : { provider: '', providerKey: '', modelRoute: '' };
@@ -485,6 +547,7 @@ describe('access control', () => {
             user: caller.self,
             apiKey: targetKey.id,
             reservation,
+            ...made,
             plan,
             meter: 'images',
             ...gateway,

@@ -84,6 +84,7 @@ describe(`migrations on an empty ${engine} database`, () => {
         'jobs',
         'ledger_entries',
         'mail_outbox',
+        'media',
         'meters',
         'migrations',
         'model_routes',
@@ -101,6 +102,7 @@ describe(`migrations on an empty ${engine} database`, () => {
         'usage_events',
         'user_quotas',
         'users',
+        'video_jobs',
         'wallets',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);

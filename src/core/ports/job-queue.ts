@@ -493,9 +493,11 @@ export class BullMqJobQueue extends JobQueue implements OnApplicationShutdown {
 
   async getJob(id: string): Promise<JobState | null> {
     for (const name of this.registrations.keys()) {
+      // The state first, then the job: read the other way round, a job that failed in between shows its
+      // final state with the previous attempt's error.
+      const state = await this.queue(name).getJobState(id);
       const job = await BullJob.fromId<BullMqData>(this.queue(name), id);
       if (!job) continue;
-      const state = await job.getState();
       const status: JobStatus =
         state === 'completed' || state === 'failed' ? state : state === 'active' ? 'running' : 'queued';
       return {

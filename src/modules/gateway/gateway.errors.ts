@@ -22,6 +22,7 @@ export enum GatewayErrorCode {
   VIDEO_NOT_FOUND = 'VIDEO_NOT_FOUND',
   VIDEO_NOT_READY = 'VIDEO_NOT_READY',
   IMAGE_INVALID = 'IMAGE_INVALID',
+  USER_NOT_FOUND = 'USER_NOT_FOUND',
 }
 
 const STATUS = {
@@ -46,6 +47,7 @@ const STATUS = {
   VIDEO_NOT_FOUND: 404,
   VIDEO_NOT_READY: 409,
   IMAGE_INVALID: 400,
+  USER_NOT_FOUND: 404,
 } satisfies Record<GatewayErrorCode, number>;
 
 export class GatewayError extends AppError {

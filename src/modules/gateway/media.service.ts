@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import { actsForTenant } from '../../core/context/principal.js';
 import { RequestContext } from '../../core/context/request-context.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
+import { UsersRepository } from '../../core/identity/users.repository.js';
 import { type BlobContent, BlobStore } from '../../core/ports/blob-store.js';
 import { Clock } from '../../core/ports/clock.js';
 import { SecretBox } from '../../core/ports/secret-box.js';
@@ -57,6 +58,7 @@ export class MediaService {
 
   constructor(
     private readonly media: MediaRepository,
+    private readonly users: UsersRepository,
     private readonly blobs: BlobStore,
     private readonly secrets: SecretBox,
     private readonly context: RequestContext,
@@ -96,12 +98,12 @@ export class MediaService {
   }
 
   /** A page of the media the caller may see, newest first. */
-  list(filter: MediaFilter, limit: number, offset: number): Promise<[MediaListed[], number]> {
-    return this.media.list(this.visibleTo(filter), limit, offset);
+  async list(filter: MediaFilter, limit: number, offset: number): Promise<[MediaListed[], number]> {
+    return this.media.list(await this.visibleTo(filter), limit, offset);
   }
 
-  totals(filter: MediaFilter): Promise<MediaTotals[]> {
-    return this.media.totals(this.visibleTo(filter));
+  async totals(filter: MediaFilter): Promise<MediaTotals[]> {
+    return this.media.totals(await this.visibleTo(filter));
   }
 
   /** One item the caller may see (another user's, to a member, or another tenant's: not found). */
@@ -156,9 +158,14 @@ export class MediaService {
   }
 
   /** Members are held to their own media; the tenant's admins and app see all of it. */
-  private visibleTo(filter: MediaFilter): MediaFilter {
+  private async visibleTo(filter: MediaFilter): Promise<MediaFilter> {
     const principal = this.context.principal;
-    if (actsForTenant(principal)) return filter;
+    if (actsForTenant(principal)) {
+      if (filter.userId !== undefined && !(await this.users.findById(filter.userId))) {
+        throw new GatewayError(GatewayErrorCode.USER_NOT_FOUND, 'User not found.');
+      }
+      return filter;
+    }
     if (principal.userId === undefined || (filter.userId !== undefined && filter.userId !== principal.userId)) {
       throw new AuthError(AuthErrorCode.PERMISSION_DENIED, "Only tenant admins may see other users' media.");
     }

@@ -46,7 +46,8 @@ const BaseUrlField = () =>
   applyDecorators(
     ApiPropertyOptional({
       example: 'https://api.openai.com/v1',
-      description: 'The upstream API root (OpenAI-compatible); unset uses the kind’s own',
+      description:
+        'The upstream API root (OpenAI-compatible; for gemini, the root its OpenAI endpoint is under); unset uses the kind’s own',
     }),
     Optional(),
     IsString(),
