@@ -21,10 +21,10 @@ module.exports = {
     {
       name: 'features-do-not-import-each-other',
       comment:
-        'A feature module uses what the core provides, not another feature; the one layer above billing is the ' +
-        'generation gateway (below).',
+        'A feature module uses what the core provides, not another feature; the layers above billing are the ' +
+        'generation gateway and, on it, the knowledge bases (below).',
       severity: 'error',
-      from: { path: '^src/modules/([^/]+)/', pathNot: '^src/modules/gateway/' },
+      from: { path: '^src/modules/([^/]+)/', pathNot: '^src/modules/(gateway|knowledge)/' },
       to: { path: '^src/modules/', pathNot: '^src/modules/$1/' },
     },
     {
@@ -33,6 +33,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/modules/gateway/' },
       to: { path: '^src/modules/', pathNot: '^src/modules/(gateway|billing)/' },
+    },
+    {
+      name: 'knowledge-is-built-on-the-gateway',
+      comment: 'Knowledge bases embed through the gateway (metered) and hold quotas through billing; nothing else.',
+      severity: 'error',
+      from: { path: '^src/modules/knowledge/' },
+      to: { path: '^src/modules/', pathNot: '^src/modules/(knowledge|gateway|billing)/' },
     },
     {
       name: 'config-is-a-leaf',

@@ -9,6 +9,7 @@ import { CreateBilling1764800000000 } from './1764800000000-create-billing.js';
 import { MeteringFunctions1764900000000 } from './1764900000000-metering-functions.js';
 import { CreateGateway1765000000000 } from './1765000000000-create-gateway.js';
 import { CreateMediaAndVideos1765100000000 } from './1765100000000-create-media-and-videos.js';
+import { CreateKnowledge1765200000000 } from './1765200000000-create-knowledge.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   MeteringFunctions1764900000000,
   CreateGateway1765000000000,
   CreateMediaAndVideos1765100000000,
+  CreateKnowledge1765200000000,
 ];

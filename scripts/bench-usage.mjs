@@ -191,7 +191,8 @@ async function measure(engine, databaseUrl, redisUrl) {
       // PGlite is single-process: stop the server, seed its data directory, start it again.
       await server.stop();
       const { PGlite } = await import('@electric-sql/pglite');
-      const db = await PGlite.create(join(dataDir, 'pglite'));
+      const { vector } = await import('@electric-sql/pglite-pgvector');
+      const db = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } });
       await seed((text, params) => db.query(text, params), tenantId, count);
       await db.close();
       server = start(serverScript, { port, env });

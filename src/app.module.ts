@@ -10,6 +10,7 @@ import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
 import { GatewayModule } from './modules/gateway/gateway.module.js';
+import { KnowledgeModule } from './modules/knowledge/knowledge.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
 import { TenantsModule } from './modules/tenants/tenants.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         ApiKeysModule,
         BillingModule,
         GatewayModule,
+        KnowledgeModule,
         ...extraModules,
       ],
     };

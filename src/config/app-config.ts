@@ -283,6 +283,20 @@ export class EnvironmentVariables {
   @Max(600_000)
   GATEWAY_TIMEOUT_MS = 60_000;
 
+  /** The largest document a knowledge base takes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024 * 1024)
+  KB_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+  /** Documents one instance processes at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  KB_CONCURRENCY = 2;
+
   /** How long a signed media link (an image's `url`) works. */
   @Transform(toInt)
   @IsInt()
@@ -398,6 +412,12 @@ export interface AppConfig {
   readonly jobs: { readonly concurrency: number; readonly pollIntervalMs: number };
   /** The plan new tenants are subscribed to. */
   readonly billing: { readonly defaultPlan: string };
+  readonly knowledge: {
+    /** The largest document accepted, in bytes. */
+    readonly maxFileBytes: number;
+    /** Documents processed at once per instance. */
+    readonly concurrency: number;
+  };
   readonly gateway: {
     /** Key pools applied at start (OPENAI_API_KEYS, GEMINI_API_KEYS); base URLs unset use the provider's own. */
     readonly pools: readonly {
@@ -494,6 +514,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     },
     jobs: { concurrency: env.JOB_CONCURRENCY, pollIntervalMs: env.JOB_POLL_INTERVAL_MS },
     billing: { defaultPlan: env.DEFAULT_PLAN },
+    knowledge: { maxFileBytes: env.KB_MAX_FILE_BYTES, concurrency: env.KB_CONCURRENCY },
     gateway: {
       pools: [
         { kind: 'openai' as const, baseUrl: env.OPENAI_BASE_URL, keys: keyList(env.OPENAI_API_KEYS) },

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { type AppConfig, dataPath } from '../config/app-config.js';
+import { createEmbedded } from './embedded.js';
 import { pgliteDriver } from './pglite-pool.js';
 
 export interface DatabaseOverrides {
@@ -20,7 +21,7 @@ export interface DatabaseOverrides {
 export async function openEmbeddedDatabase(dataDir: string, seed?: Blob): Promise<PGlite> {
   const path = dataPath(dataDir, 'pglite');
   if (path) await mkdir(path, { recursive: true });
-  return PGlite.create(path, seed ? { loadDataDir: seed } : {});
+  return createEmbedded(path, seed ? { loadDataDir: seed } : {});
 }
 
 export const baseDatabaseOptions = {

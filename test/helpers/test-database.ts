@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { baseDatabaseOptions, type DatabaseOverrides } from '../../src/database/database-options.js';
+import { createEmbedded } from '../../src/database/embedded.js';
 import { pgliteDriver } from '../../src/database/pglite-pool.js';
 
 /** Every database a test run creates starts with this and the run's id (global teardown drops them). */
@@ -111,7 +111,7 @@ function embeddedRedisPrefix(): string {
 export async function cloneSharedTemplateDatabase(): Promise<TestDatabase> {
   const database = await cloneTemplateDatabase();
   if (database.url) return database;
-  const db = await PGlite.create({ loadDataDir: database.overrides.embeddedSeed });
+  const db = await createEmbedded(undefined, { loadDataDir: database.overrides.embeddedSeed });
   return {
     overrides: { embeddedDatabase: db },
     redisPrefix: database.redisPrefix,
@@ -144,7 +144,7 @@ export async function emptyDataSource(): Promise<EmptyDatabase> {
       },
     };
   }
-  const db = await PGlite.create();
+  const db = await createEmbedded();
   const dataSource = await new DataSource({
     ...common,
     driver: pgliteDriver(db, () => db.close()),

@@ -118,7 +118,12 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     if (row.tenant_status === 'suspended') throw suspended();
     const ends = [row.expires_at, row.revoked_at].filter((d): d is Date => d !== null).map((d) => d.getTime());
     const endsAt = ends.length > 0 ? Math.min(...ends) : null;
-    const key = { apiKeyId: row.id, keyPrefix: row.prefix, keyExpiresAt: endsAt === null ? null : new Date(endsAt) };
+    const key = {
+      apiKeyId: row.id,
+      keyPrefix: row.prefix,
+      keyExpiresAt: endsAt === null ? null : new Date(endsAt),
+      knowledgeBaseIds: row.knowledge_base_ids,
+    };
     const tenant = {
       id: row.tenant_id,
       name: row.tenant_name,

@@ -30,6 +30,10 @@ export enum Permission {
   BILLING_WRITE = 'billing:write',
   /** Call the generation gateway (chat, embeddings, images, video) and read one's own generations. */
   GENERATION_USE = 'generation:use',
+  /** Read knowledge bases, their documents and statistics, and search them. */
+  KNOWLEDGE_READ = 'knowledge:read',
+  /** Create and change knowledge bases and their documents. */
+  KNOWLEDGE_WRITE = 'knowledge:write',
   /** Platform-wide: create, suspend and delete tenants; act inside any tenant. */
   PLATFORM_MANAGE = 'platform:manage',
 }
@@ -52,6 +56,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.BILLING_READ,
     Permission.BILLING_WRITE,
     Permission.GENERATION_USE,
+    Permission.KNOWLEDGE_READ,
+    Permission.KNOWLEDGE_WRITE,
   ],
   [Role.MEMBER]: [
     Permission.PROFILE_READ,
@@ -63,6 +69,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.USAGE_WRITE,
     Permission.PLANS_READ,
     Permission.GENERATION_USE,
+    Permission.KNOWLEDGE_READ,
+    Permission.KNOWLEDGE_WRITE,
   ],
   [Role.VIEWER]: [
     Permission.PROFILE_READ,
@@ -70,6 +78,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permission.TENANT_READ,
     Permission.USAGE_READ,
     Permission.PLANS_READ,
+    Permission.KNOWLEDGE_READ,
   ],
 };
 
@@ -81,6 +90,7 @@ export const TENANT_APP_PERMISSIONS: readonly Permission[] = [
   Permission.USAGE_WRITE,
   Permission.PLANS_READ,
   Permission.GENERATION_USE,
+  Permission.KNOWLEDGE_READ,
 ];
 
 export function permissionsOf(role: Role): readonly Permission[] {

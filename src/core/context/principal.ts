@@ -21,6 +21,8 @@ export interface Principal {
   keyPrefix?: string;
   /** When the key used stops working (null: never); a key cannot create one that outlives it. */
   keyExpiresAt?: Date | null;
+  /** The knowledge bases an API key is limited to (absent or null: every base its permissions reach). */
+  knowledgeBaseIds?: string[] | null;
   /** The sign-in (refresh-token family) a JWT was issued to; revoking it ends the access token too. */
   sessionId?: string;
   role: Role | 'tenant_app' | 'system';

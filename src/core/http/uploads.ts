@@ -37,7 +37,7 @@ export async function registerUploads(fastify: FastifyInstance): Promise<void> {
 
 export interface UploadedForm {
   fields: Record<string, string>;
-  file: { fieldName: string; bytes: Buffer; contentType: string } | null;
+  file: { fieldName: string; filename: string; bytes: Buffer; contentType: string } | null;
 }
 
 /** Reads a multipart request's text fields and its one file (at most `maxFileBytes`, or 413). */
@@ -49,7 +49,12 @@ export async function readForm(request: FastifyRequest, maxFileBytes: number): P
   let file: UploadedForm['file'] = null;
   for await (const part of request.parts({ limits: { ...LIMITS, fileSize: maxFileBytes } })) {
     if (part.type === 'file') {
-      file = { fieldName: part.fieldname, bytes: await part.toBuffer(), contentType: part.mimetype };
+      file = {
+        fieldName: part.fieldname,
+        filename: part.filename,
+        bytes: await part.toBuffer(),
+        contentType: part.mimetype,
+      };
     } else if (typeof part.value === 'string') {
       fields[part.fieldname] = part.value;
     } else {

@@ -15,9 +15,12 @@ export interface IssuedApiKey {
 export class ApiKeyIssuer {
   constructor(private readonly keys: ApiKeysRepository) {}
 
-  async issue(values: Pick<ApiKey, 'kind' | 'userId' | 'name' | 'scopes' | 'expiresAt'>): Promise<IssuedApiKey> {
+  async issue(
+    values: Pick<ApiKey, 'kind' | 'userId' | 'name' | 'scopes' | 'expiresAt'> &
+      Partial<Pick<ApiKey, 'knowledgeBaseIds'>>,
+  ): Promise<IssuedApiKey> {
     const { key, prefix, hash } = generateApiKey();
-    const row = await this.keys.create({ ...values, prefix, keyHash: hash });
+    const row = await this.keys.create({ knowledgeBaseIds: null, ...values, prefix, keyHash: hash });
     return { row, secret: key };
   }
 

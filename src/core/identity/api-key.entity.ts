@@ -29,6 +29,10 @@ export class ApiKey {
   @Column('jsonb')
   scopes: Permission[];
 
+  /** The knowledge bases the key may read and change (null: all its permissions reach). */
+  @Column('uuid', { name: 'knowledge_base_ids', array: true, nullable: true })
+  knowledgeBaseIds: string[] | null;
+
   @Column('timestamptz', { name: 'expires_at', nullable: true })
   expiresAt: Date | null;
 

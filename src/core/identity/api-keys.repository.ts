@@ -16,6 +16,15 @@ export class ApiKeysRepository extends TenantScopedRepository<ApiKey> {
     return this.insertOne({ ...values, id: randomUUID(), lastUsedAt: null, revokedAt: null });
   }
 
+  /** How many of `ids` name knowledge bases of the tenant (a key may be limited only to those). */
+  async countKnowledgeBases(ids: string[]): Promise<number> {
+    const [{ n }] = await this.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM knowledge_bases WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [ids],
+    );
+    return n;
+  }
+
   findById(id: string): Promise<ApiKey | null> {
     return this.findOne({ id });
   }

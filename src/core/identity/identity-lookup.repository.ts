@@ -14,6 +14,7 @@ export interface KeyLookup {
   kind: 'personal' | 'tenant';
   prefix: string;
   scopes: string[];
+  knowledge_base_ids: string[] | null;
   expires_at: Date | null;
   revoked_at: Date | null;
   tenant_status: string;
@@ -64,7 +65,7 @@ export class IdentityLookupRepository extends PlatformRepository<User> {
   async findApiKeyByDigest(keyHash: string): Promise<KeyLookup | undefined> {
     const rows: KeyLookup[] = await this.run((_users, manager) =>
       manager.query(
-        `SELECT k.id, k.tenant_id, k.user_id, k.kind, k.prefix, k.scopes, k.expires_at, k.revoked_at,
+        `SELECT k.id, k.tenant_id, k.user_id, k.kind, k.prefix, k.scopes, k.knowledge_base_ids, k.expires_at, k.revoked_at,
                 t.status AS tenant_status, t.name AS tenant_name, t.slug AS tenant_slug,
                 t.status_reason AS tenant_status_reason, t.settings AS tenant_settings,
                 t.created_at AS tenant_created_at, t.updated_at AS tenant_updated_at,

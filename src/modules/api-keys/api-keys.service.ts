@@ -56,9 +56,29 @@ export class ApiKeysService {
         `A key cannot outlive the key that creates it (${callerEnds.toISOString()}).`,
       );
     }
-    const issued = await this.uow.run(() =>
-      this.issuer.issue({ kind: 'personal', userId: principal.userId!, name: input.name, scopes, expiresAt }),
-    );
+    const knowledgeBaseIds = input.knowledgeBaseIds ?? principal.knowledgeBaseIds ?? null;
+    const callerBases = principal.knowledgeBaseIds;
+    if (callerBases && knowledgeBaseIds && knowledgeBaseIds.some((id) => !callerBases.includes(id))) {
+      throw new ApiKeyError(ApiKeyErrorCode.SCOPE_NOT_HELD, 'A key cannot reach knowledge bases its creator cannot.');
+    }
+    const issued = await this.uow.run(async () => {
+      if (
+        input.knowledgeBaseIds &&
+        (await this.keys.countKnowledgeBases(input.knowledgeBaseIds)) !== input.knowledgeBaseIds.length
+      ) {
+        throw new CommonError(CommonErrorCode.VALIDATION_FAILED, 'knowledgeBaseIds names an unknown knowledge base.', {
+          errors: [{ field: 'knowledgeBaseIds', messages: ['each id must name a knowledge base of the tenant'] }],
+        });
+      }
+      return this.issuer.issue({
+        kind: 'personal',
+        userId: principal.userId!,
+        name: input.name,
+        scopes,
+        expiresAt,
+        knowledgeBaseIds,
+      });
+    });
     return created(issued);
   }
 

@@ -43,5 +43,6 @@ import { VideoService } from './video.service.js';
     MediaService,
     VideoService,
   ],
+  exports: [GatewayService],
 })
 export class GatewayModule {}

@@ -272,6 +272,44 @@ export class GatewayService {
     return { ...answered.value, model: resolved.route.alias };
   }
 
+  /**
+   * Embeddings for the platform's own features (knowledge bases): the texts'
+   * tokens are held and committed on the `embedding_tokens` meter of the tenant
+   * the context acts in, at the route's input price.
+   */
+  async embedTexts(model: string, texts: string[], origin: RequestOrigin): Promise<{ vectors: number[][]; tokens: number }> {
+    const resolved = await this.resolve('embedding', model);
+    const counted = Math.max(
+      1,
+      texts.reduce((sum, text) => sum + countTokens(text), 0),
+    );
+    const metered = await this.begin(
+      resolved.route,
+      {
+        meter: 'embedding_tokens',
+        quantity: counted,
+        costMicros: costOf(resolved.route, { inputTokens: counted, outputTokens: 0 }),
+      },
+      false,
+      origin,
+    );
+    const answered = await this.callMetered(
+      resolved,
+      metered,
+      (upstreamModel) => localEmbeddings({ model: upstreamModel, input: texts }),
+      (client, upstreamModel, options) =>
+        client.embeddings.create({ model: upstreamModel, input: texts, encoding_format: 'float' }, options),
+    );
+    const used = answered.value.usage?.prompt_tokens ?? counted;
+    const usage = { inputTokens: used, outputTokens: 0 };
+    await this.succeed(metered, answered, usage, {
+      quantity: Math.min(used, counted),
+      costMicros: costOf(resolved.route, usage),
+    });
+    const vectors = [...answered.value.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+    return { vectors, tokens: used };
+  }
+
   /** Images from a prompt, each stored as media; `url` answers are signed links on `linkOrigin`. */
   async images(body: ImageGenerationBody, origin: RequestOrigin, linkOrigin: string): Promise<ImagesAnswer> {
     const resolved = await this.resolve('image', body.model);

@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayUnique, IsArray, IsDateString, IsIn, IsOptional } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsDateString,
+  IsIn,
+  IsOptional,
+  IsUUID,
+} from 'class-validator';
 import { Permission } from '../../../core/auth/permissions.js';
 import { IntField, NameField, Optional } from '../../../core/http/dto-fields.js';
 import type { ApiKey } from '../../../core/identity/api-key.entity.js';
@@ -19,6 +28,19 @@ export class CreateApiKeyDto {
   @Optional()
   @IsDateString({ strict: true })
   expiresAt?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description: 'Limit the key to these knowledge bases (search and reads see no others)',
+  })
+  @Optional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsUUID('4', { each: true })
+  knowledgeBaseIds?: string[];
 }
 
 export class ListApiKeysQuery {
@@ -49,6 +71,8 @@ export class ApiKeyDto {
   @ApiProperty({ example: 'atr_live_AbCdEfGh', description: 'The first characters of the key, to recognise it' })
   prefix: string;
   @ApiProperty({ type: [String] }) scopes: string[];
+  @ApiProperty({ type: [String], nullable: true, description: 'The knowledge bases it is limited to (null: any)' })
+  knowledgeBaseIds: string[] | null;
   @ApiPropertyOptional({ format: 'uuid', nullable: true, type: String }) userId: string | null;
   @ApiProperty() createdAt: string;
   @ApiPropertyOptional({ nullable: true, type: String }) expiresAt: string | null;
@@ -63,6 +87,7 @@ export class ApiKeyDto {
       name: key.name,
       prefix: key.prefix,
       scopes: key.scopes,
+      knowledgeBaseIds: key.knowledgeBaseIds,
       userId: key.userId,
       createdAt: key.createdAt.toISOString(),
       expiresAt: key.expiresAt?.toISOString() ?? null,
