@@ -51,6 +51,8 @@ type Kind =
   | 'reservation'
   | 'media'
   | 'video'
+  | 'knowledgeBase'
+  | 'document'
   | 'plan'
   | 'meter'
   | 'provider'
@@ -171,6 +173,25 @@ const CASES: Record<string, Case> = {
   'GET /api/v1/videos': { params: { tenantId: 'tenant' } },
   'GET /api/v1/videos/{id}': { params: { id: 'video', tenantId: 'tenant' } },
   'GET /api/v1/videos/{id}/content': { params: { id: 'video', tenantId: 'tenant' } },
+  'GET /api/v1/knowledge/bases': { params: { tenantId: 'tenant' } },
+  'POST /api/v1/knowledge/bases': { params: { tenantId: 'tenant' }, body: { name: 'hostile' } },
+  'GET /api/v1/knowledge/bases/{id}': { params: { id: 'knowledgeBase', tenantId: 'tenant' } },
+  'PUT /api/v1/knowledge/bases/{id}': {
+    params: { id: 'knowledgeBase', tenantId: 'tenant' },
+    body: { name: 'hostile' },
+  },
+  'DELETE /api/v1/knowledge/bases/{id}': { params: { id: 'knowledgeBase', tenantId: 'tenant' } },
+  'GET /api/v1/knowledge/bases/{id}/documents': { params: { id: 'knowledgeBase', tenantId: 'tenant' } },
+  'POST /api/v1/knowledge/bases/{id}/documents': {
+    params: { id: 'knowledgeBase', tenantId: 'tenant' },
+    body: { title: 'hostile', text: 'hostile' },
+  },
+  'POST /api/v1/knowledge/bases/{id}/documents/upload': { params: { id: 'knowledgeBase', tenantId: 'tenant' } },
+  'GET /api/v1/knowledge/bases/{id}/statistics': { params: { id: 'knowledgeBase', tenantId: 'tenant' } },
+  'GET /api/v1/knowledge/documents/{id}': { params: { id: 'document', tenantId: 'tenant' } },
+  'DELETE /api/v1/knowledge/documents/{id}': { params: { id: 'document', tenantId: 'tenant' } },
+  'POST /api/v1/knowledge/documents/{id}/reprocess': { params: { id: 'document', tenantId: 'tenant' } },
+  'POST /api/v1/knowledge/search': { params: { tenantId: 'tenant' }, body: { query: 'hostile' } },
   'GET /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'PATCH /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
   'DELETE /api/v1/plans/{id}': { params: { id: 'plan' }, catalog: true },
@@ -243,6 +264,25 @@ async function mediaOf(t: TestApp, caller: Headers): Promise<{ media: string; vi
   return { media: image.json().data[0].media_id as string, video: video.json().id as string };
 }
 
+/** A knowledge base of `caller`'s tenant with one text document, by id. */
+async function knowledgeOf(t: TestApp, caller: Headers): Promise<{ knowledgeBase: string; document: string }> {
+  const base = await t.http({
+    method: 'POST',
+    url: '/api/v1/knowledge/bases',
+    headers: caller,
+    payload: { name: 'Handbook' },
+  });
+  expect(base.statusCode).toBe(201);
+  const document = await t.http({
+    method: 'POST',
+    url: `/api/v1/knowledge/bases/${base.json().id}/documents`,
+    headers: caller,
+    payload: { title: 'Secret handbook', text: 'A secret of the handbook' },
+  });
+  expect(document.statusCode).toBe(201);
+  return { knowledgeBase: base.json().id as string, document: document.json().id as string };
+}
+
 describe('access control', () => {
   let t: TestApp;
   let ops: ApiOperation[];
@@ -306,6 +346,8 @@ describe('access control', () => {
         generations: await rows('generations', 'tenant_id'),
         media: await rows('media', 'tenant_id'),
         video_jobs: await rows('video_jobs', 'tenant_id'),
+        knowledge_bases: await rows('knowledge_bases', 'tenant_id'),
+        kb_documents: await rows('kb_documents', 'tenant_id'),
       };
     }
 
@@ -366,6 +408,7 @@ describe('access control', () => {
         apiKey: aKey.id,
         reservation: await reservationOf(t, bearer(aMember.accessToken)),
         ...(await mediaOf(t, bearer(aMember.accessToken))),
+        ...(await knowledgeOf(t, bearer(aMember.accessToken))),
         ...catalog,
       };
       aSecrets = [a.id, a.slug, a.admin.id, a.admin.email, aMember.id, aMember.email, aKey.id, invited.json().id];
@@ -379,6 +422,7 @@ describe('access control', () => {
         apiKey: (await personalKey(t, bMember)).id,
         reservation: await reservationOf(t, bearer(bMember.accessToken)),
         ...(await mediaOf(t, bearer(bMember.accessToken))),
+        ...(await knowledgeOf(t, bearer(bMember.accessToken))),
         ...catalog,
       };
       // The personal key is sent as a bearer value, the tenant key in X-API-Key: both ways keys are accepted.
@@ -538,6 +582,9 @@ describe('access control', () => {
         const made = kinds.some((k) => k === 'media' || k === 'video')
           ? await mediaOf(t, bearer(member.accessToken))
           : { media: '', video: '' };
+        const knowledge = kinds.some((k) => k === 'knowledgeBase' || k === 'document')
+          ? await knowledgeOf(t, bearer(member.accessToken))
+          : { knowledgeBase: '', document: '' };
         const gateway = kinds.some((k) => ['provider', 'providerKey', 'modelRoute'].includes(k))
           ? await gatewayCatalog(t)
           : { provider: '', providerKey: '', modelRoute: '' };
@@ -548,6 +595,7 @@ describe('access control', () => {
             apiKey: targetKey.id,
             reservation,
             ...made,
+            ...knowledge,
             plan,
             meter: 'images',
             ...gateway,

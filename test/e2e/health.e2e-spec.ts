@@ -40,7 +40,10 @@ describe('health', () => {
       engine: process.env.TEST_DATABASE_URL ? 'postgresql' : 'pglite',
       version: expect.any(String),
       rowLevelSecurity: true,
+      vectorSearch: expect.stringMatching(/^(pgvector|float4\[\] \(exact\))$/),
     });
+    // PGlite ships pgvector; a PostgreSQL server has it only where the extension is installed.
+    if (!process.env.TEST_DATABASE_URL) expect(body.database.vectorSearch).toBe('pgvector');
     if (process.env.REDIS_URL) expect(body.details.redis.status).toBe('up');
     else expect(body.details.redis).toBeUndefined();
   });

@@ -10,6 +10,7 @@ import {
   type TenantFixture,
   tenantKey,
 } from '../helpers/factories.js';
+import { docxFixture, pdfFixture } from '../helpers/kb-fixtures.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 const engine = process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
@@ -317,13 +318,15 @@ describe(`knowledge bases (${engine})`, () => {
     expect(await t.dataSource.query(`SELECT 1 FROM kb_documents WHERE tenant_id = $1`, [tenant.id])).toEqual([]);
   });
 
-  it('answers 413 for a file over KB_MAX_FILE_BYTES, 415 for a type it cannot read, and fails a corrupt file readably', async () => {
-    const { member } = await tenantOn();
-    const baseId = await base(member.accessToken, {});
-    const key = (await personalKey(t, member)).key;
-    const upload = (name: string, type: string, bytes: Buffer) => {
+  /** A multipart upload of one file (and optional text fields) to a base. */
+  function uploader(token: string, baseId: string) {
+    return (name: string, type: string, bytes: Buffer, fields: Record<string, string> = {}) => {
       const boundary = 'atrium-test-boundary';
+      const parts = Object.entries(fields).map(
+        ([field, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${value}\r\n`,
+      );
       const body = Buffer.concat([
+        Buffer.from(parts.join('')),
         Buffer.from(
           `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`,
         ),
@@ -333,10 +336,69 @@ describe(`knowledge bases (${engine})`, () => {
       return t.http({
         method: 'POST',
         url: `/api/v1/knowledge/bases/${baseId}/documents/upload`,
-        headers: { ...bearer(key), 'content-type': `multipart/form-data; boundary=${boundary}` },
+        headers: { ...bearer(token), 'content-type': `multipart/form-data; boundary=${boundary}` },
         payload: body,
       });
     };
+  }
+
+  it('reads every file type end to end: each is found by a word only it contains', async () => {
+    const { member } = await tenantOn();
+    const baseId = await base(member.accessToken);
+    const upload = uploader(member.accessToken, baseId);
+    const files: [string, string, Buffer, string][] = [
+      ['plain.txt', 'text/plain', Buffer.from('The aardvark digs at night.'), 'aardvark'],
+      ['notes.md', 'text/markdown', Buffer.from('# Birds\n\nThe flamingo stands on one leg.'), 'flamingo'],
+      [
+        'page.html',
+        'text/html',
+        Buffer.from(
+          '<html><head><title>Page</title><script>var hidden = "xylophone";</script></head><body><h1>Cats</h1><p>The ocelot is a wild cat.</p></body></html>',
+        ),
+        'ocelot',
+      ],
+      ['paper.pdf', 'application/pdf', pdfFixture([['The narwhal has a long tusk.']]), 'narwhal'],
+      [
+        'report.docx',
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        await docxFixture([{ text: 'Reptiles', style: 'Heading1' }, { text: 'The iguana basks in the sun.' }]),
+        'iguana',
+      ],
+      ['table.csv', 'text/csv', Buffer.from('animal,home\nplatypus,river\nkoala,tree\n'), 'platypus'],
+      ['data.json', 'application/json', Buffer.from(JSON.stringify({ animal: 'wombat', legs: 4 })), 'wombat'],
+    ];
+    const ids: Record<string, string> = {};
+    for (const [name, type, bytes] of files) {
+      const res = await upload(name, type, bytes, { metadata: JSON.stringify({ file: name }) });
+      expect({ name, status: res.statusCode }).toEqual({ name, status: 201 });
+      ids[name] = res.json().id;
+    }
+    for (const [name, , , word] of files) {
+      const document = await ready(member.accessToken, ids[name]);
+      expect({ name, status: document.status, error: document.error }).toEqual({ name, status: 'ready', error: null });
+      const hits = (await call(member.accessToken, 'POST', '/search', { query: word, mode: 'keyword' })).json().results;
+      expect({ word, titles: hits.map((h: { documentTitle: string }) => h.documentTitle) }).toEqual({
+        word,
+        titles: [name],
+      });
+      expect(hits[0].metadata).toEqual({ file: name });
+    }
+    // A script's text is not content.
+    expect(
+      (await call(member.accessToken, 'POST', '/search', { query: 'xylophone', mode: 'keyword' })).json().results,
+    ).toEqual([]);
+    const listed = (await call(member.accessToken, 'GET', `/bases/${baseId}/documents?status=ready&limit=100`)).json();
+    expect(listed.total).toBe(files.length);
+    expect(new Set(listed.items.map((d: { format: string }) => d.format))).toEqual(
+      new Set(['text', 'markdown', 'html', 'pdf', 'docx', 'csv', 'json']),
+    );
+  });
+
+  it('answers 413 for a file over KB_MAX_FILE_BYTES, 415 for a type it cannot read, and fails a corrupt file readably', async () => {
+    const { member } = await tenantOn();
+    const baseId = await base(member.accessToken, {});
+    const key = (await personalKey(t, member)).key;
+    const upload = uploader(key, baseId);
     expect((await upload('big.txt', 'text/plain', Buffer.alloc(70_000, 'a'))).statusCode).toBe(413);
     const png = await upload('x.png', 'image/png', Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'));
     expect(png.statusCode).toBe(415);

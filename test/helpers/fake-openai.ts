@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { json as readJson } from 'node:stream/consumers';
+import { buffer as readAll } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type OpenAI from 'openai';
 
@@ -10,7 +10,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body, or null when there was none or it was not JSON. */
+  /** Parsed JSON body, a multipart form's text fields as an object, or null when there was neither. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whichever request field they check
   body: any;
   /** From `Authorization: Bearer …`. */
@@ -28,6 +28,13 @@ export type Behaviour =
   /** Send part of the answer, then destroy the socket. */
   | { kind: 'drop-mid-stream' };
 
+export interface VideoOptions {
+  /** Polls of a new video that answer in_progress (with rising progress) before it is finished (default 1). */
+  pendingPolls?: number;
+  /** Finish new videos as failed with this error instead of completed (default null: completed). */
+  fail?: { code?: string; message?: string } | null;
+}
+
 export interface FakeOpenAI {
   /** Base URL including /v1, e.g. http://127.0.0.1:43123/v1 (what an OpenAI client takes as baseURL). */
   readonly url: string;
@@ -41,7 +48,11 @@ export interface FakeOpenAI {
   behaveAll(behaviour: Behaviour, times?: number): void;
   /** Keys the server accepts; any other key gets 401 invalid_api_key, before any behaviour. Default: every key is accepted. */
   acceptOnly(keys: string[] | null): void;
-  /** Forgets behaviours, accepted keys and recorded requests. */
+  /** How videos created from now on finish (merged into the options given before, until reset). */
+  configureVideos(options: VideoOptions): void;
+  /** Ends the pending polls of every unfinished video: each finishes (as configured when created) at its next poll. */
+  finishVideos(): void;
+  /** Forgets behaviours, accepted keys, video options, videos and recorded requests. */
   reset(): void;
   /** Stops the server and ends every open request, hanging ones included. */
   close(): Promise<void>;
@@ -59,6 +70,30 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
 );
+
+/**
+ * The content of a finished video: an MP4 `ftyp` box, then an `mdat` box holding the video's id, so each video's
+ * bytes are its own and a download of the wrong one shows.
+ */
+export function videoBytes(id: string): Buffer {
+  const box = (type: string, payload: Buffer) => {
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(8 + payload.length, 0);
+    header.write(type, 4, 'latin1');
+    return Buffer.concat([header, payload]);
+  };
+  return Buffer.concat([
+    box('ftyp', Buffer.from('isom\0\0\x02\0isommp41', 'latin1')),
+    box('mdat', Buffer.from(id, 'latin1')),
+  ]);
+}
+
+interface FakeVideo {
+  video: OpenAI.Video;
+  pendingPolls: number;
+  polls: number;
+  fail: { code: string; message: string } | null;
+}
 
 const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -203,8 +238,22 @@ function images(body: OpenAI.ImageGenerateParams, origin: string): Reply {
   } satisfies OpenAI.ImagesResponse);
 }
 
-/** The parsed JSON body, or null when there is none or it is not JSON. */
-const readBody = (req: IncomingMessage): Promise<unknown> => readJson(req).catch(() => null);
+/** The body as JSON, or a multipart form's text fields (what the SDK sends to /videos); null when it is neither. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  try {
+    const raw = await readAll(req);
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data\b/i.test(contentType)) return JSON.parse(raw.toString('utf8'));
+    const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+    const fields: Record<string, string> = {};
+    form.forEach((value, name) => {
+      if (typeof value === 'string') fields[name] = value;
+    });
+    return fields;
+  } catch {
+    return null;
+  }
+}
 
 /** Writes and waits until the bytes reached the socket, so a following destroy cannot discard them. */
 const flush = (res: ServerResponse, data: string | Buffer): Promise<void> =>
@@ -242,6 +291,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   let allRule: Rule | null = null;
   let accepted: Set<string> | null = null;
   let completions = 0;
+  const defaultVideoOptions = { pendingPolls: 1, fail: null };
+  let videoOptions: Required<VideoOptions> = { ...defaultVideoOptions };
+  const videos = new Map<string, FakeVideo>();
 
   const takeBehaviour = (apiKey: string | null): Behaviour => {
     const keyRule = apiKey === null ? undefined : keyRules.get(apiKey);
@@ -258,6 +310,65 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const createVideo = (body: Record<string, unknown>): Reply => {
+    if (typeof body.prompt !== 'string' || body.prompt === '') {
+      return errorReply(400, "Missing required parameter: 'prompt'.");
+    }
+    const { pendingPolls, fail } = videoOptions;
+    const video: OpenAI.Video = {
+      id: `video_${randomUUID().replaceAll('-', '')}`,
+      object: 'video',
+      status: 'queued',
+      progress: 0,
+      model: String(body.model ?? 'sora-2'),
+      prompt: body.prompt,
+      seconds: String(body.seconds ?? '4'),
+      size: String(body.size ?? '720x1280') as OpenAI.VideoSize,
+      created_at: now(),
+      completed_at: null,
+      expires_at: null,
+      error: null,
+      remixed_from_video_id: null,
+    };
+    const failure = fail && {
+      code: fail.code ?? 'video_generation_failed',
+      message: fail.message ?? 'Fake video failed.',
+    };
+    videos.set(video.id, { video, pendingPolls, polls: 0, fail: failure });
+    return json(200, video);
+  };
+
+  const pollVideo = (id: string): Reply => {
+    const entry = videos.get(id);
+    if (!entry) return errorReply(404, `Video with id '${id}' not found.`);
+    const { video } = entry;
+    if (video.status === 'queued' || video.status === 'in_progress') {
+      if (entry.polls < entry.pendingPolls) {
+        entry.polls += 1;
+        video.status = 'in_progress';
+        // Rises with every poll, however many are pending, and reaches 100 only when completed.
+        video.progress = Math.min(
+          99,
+          Math.max(entry.polls, Math.floor((entry.polls * 100) / (entry.pendingPolls + 1))),
+        );
+      } else if (entry.fail) {
+        Object.assign(video, { status: 'failed', error: entry.fail, completed_at: now() });
+      } else {
+        Object.assign(video, { status: 'completed', progress: 100, completed_at: now(), expires_at: now() + 3600 });
+      }
+    }
+    return json(200, video);
+  };
+
+  const videoContent = (id: string): Reply => {
+    const entry = videos.get(id);
+    if (!entry) return errorReply(404, `Video with id '${id}' not found.`);
+    if (entry.video.status !== 'completed') {
+      return errorReply(400, `Video is not ready yet (${entry.video.status}); check its status first.`);
+    }
+    return { status: 200, contentType: 'video/mp4', body: videoBytes(id) };
+  };
 
   const route = (endpoint: string, body: unknown): Reply => {
     const parsed = body !== null && typeof body === 'object' ? body : null;
@@ -277,8 +388,13 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         return parsed ? embeddings(parsed as OpenAI.EmbeddingCreateParams) : unparsable;
       case 'POST /v1/images/generations':
         return parsed ? images(parsed as OpenAI.ImageGenerateParams, origin) : unparsable;
-      default:
+      case 'POST /v1/videos':
+        return parsed ? createVideo(parsed as Record<string, unknown>) : unparsable;
+      default: {
+        const video = /^GET \/v1\/videos\/([^/]+)(\/content)?$/.exec(endpoint);
+        if (video) return video[2] ? videoContent(video[1]) : pollVideo(video[1]);
         return errorReply(404, `Invalid URL (${endpoint})`);
+      }
     }
   };
 
@@ -318,10 +434,16 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     behave: (apiKey, behaviour, times) => void keyRules.set(apiKey, rule(behaviour, times)),
     behaveAll: (behaviour, times) => void (allRule = rule(behaviour, times)),
     acceptOnly: (keys) => void (accepted = keys && new Set(keys)),
+    configureVideos: (options) => void (videoOptions = { ...videoOptions, ...options }),
+    finishVideos: () => {
+      for (const entry of videos.values()) entry.pendingPolls = entry.polls;
+    },
     reset: () => {
       keyRules.clear();
       allRule = null;
       accepted = null;
+      videoOptions = { ...defaultVideoOptions };
+      videos.clear();
       requests.length = 0;
     },
     close: async () => {

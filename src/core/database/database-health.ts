@@ -15,14 +15,17 @@ export class DatabaseHealth {
     await this.dataSource.query('SELECT 1');
   }
 
-  async describe(): Promise<{ engine: string; version: string; rowLevelSecurity: boolean }> {
+  async describe(): Promise<{ engine: string; version: string; rowLevelSecurity: boolean; vectorSearch: string }> {
     const [{ server_version: version }] = (await this.dataSource.query('SHOW server_version')) as {
       server_version: string;
     }[];
+    const pgvector = (await this.dataSource.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`)) as unknown[];
     return {
       engine: this.config.database.url ? 'postgresql' : 'pglite',
       version,
       rowLevelSecurity: this.config.database.rowLevelSecurity,
+      // How knowledge-base vectors are searched: pgvector, or float4[] compared exactly where the server lacks it.
+      vectorSearch: pgvector.length > 0 ? 'pgvector' : 'float4[] (exact)',
     };
   }
 }

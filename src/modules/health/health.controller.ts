@@ -27,7 +27,7 @@ const readySchema = {
     database: {
       type: 'object',
       description: 'Super admins only',
-      example: { engine: 'postgresql', version: '17.2', rowLevelSecurity: true },
+      example: { engine: 'postgresql', version: '17.2', rowLevelSecurity: true, vectorSearch: 'pgvector' },
     },
   },
 };

@@ -17,7 +17,7 @@ export interface Readiness {
   status: 'ok';
   /** Super admins only: each dependency's state and the database engine. */
   details?: HealthCheckResult['details'];
-  database?: { engine: string; version: string; rowLevelSecurity: boolean };
+  database?: { engine: string; version: string; rowLevelSecurity: boolean; vectorSearch: string };
 }
 
 @Injectable()

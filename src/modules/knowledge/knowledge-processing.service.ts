@@ -113,5 +113,6 @@ export class KnowledgeProcessing implements OnModuleInit, OnApplicationBootstrap
   }
 }
 
-/** What a chunk is embedded as: its section heading, then its text. */
-export const embeddable = (heading: string | null, text: string) => (heading ? `${heading}\n${text}` : text);
+/** What a chunk is embedded as: its text, led by its section's heading where the text does not already carry it. */
+export const embeddable = (heading: string | null, text: string) =>
+  heading && !text.includes(heading) ? `${heading}\n${text}` : text;
