@@ -126,6 +126,16 @@ describe(`knowledge bases (${engine})`, () => {
     ).json();
     expect(strict.results).toEqual([]);
 
+    // With pgvector (PGlite always has it) the vectors' size got its HNSW index.
+    const [{ pgvector }] = await t.dataSource.query(
+      `SELECT count(*)::int AS pgvector FROM pg_extension WHERE extname = 'vector'`,
+    );
+    const indexes = await t.dataSource.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'kb_chunks'`);
+    expect(indexes.map((i: { indexname: string }) => i.indexname).includes('ix_kb_chunks_hnsw_256')).toBe(
+      pgvector === 1,
+    );
+    if (!process.env.TEST_DATABASE_URL) expect(pgvector).toBe(1);
+
     // Embeddings went through the gateway, metered as embedding_tokens of the tenant.
     const [{ tokens }] = await t.dataSource.query(
       `SELECT coalesce(sum(quantity), 0)::int AS tokens FROM usage_events WHERE tenant_id = $1 AND meter = 'embedding_tokens'`,

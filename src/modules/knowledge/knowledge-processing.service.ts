@@ -33,6 +33,7 @@ const EMBEDDING_BATCH = 64;
 export class KnowledgeProcessing implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger('Knowledge');
   private storage?: VectorStorage;
+  private readonly indexed = new Set<number>();
 
   constructor(
     private readonly bases: KnowledgeBasesRepository,
@@ -69,6 +70,13 @@ export class KnowledgeProcessing implements OnModuleInit, OnApplicationBootstrap
     return this.storage;
   }
 
+  /** The HNSW index for vectors of this size, made the first time a size is seen. */
+  private async vectorIndex(dims: number): Promise<void> {
+    if (this.indexed.has(dims)) return;
+    await this.catalog.ensureVectorIndex(dims);
+    this.indexed.add(dims);
+  }
+
   private async process({ documentId }: ProcessStep, lastAttempt: boolean): Promise<void> {
     const document = await this.documents.findById(documentId);
     if (!document || !(await this.documents.transition(document.id, ['queued', 'processing'], 'processing'))) return;
@@ -103,7 +111,9 @@ export class KnowledgeProcessing implements OnModuleInit, OnApplicationBootstrap
         embeddings.push(...vectors);
       }
     }
-    await this.chunks.replace(document, base.language, pieces, embeddings, await this.vectorStorage());
+    const storage = await this.vectorStorage();
+    if (storage === 'pgvector' && embeddings && embeddings.length > 0) await this.vectorIndex(embeddings[0].length);
+    await this.chunks.replace(document, base.language, pieces, embeddings, storage);
     await this.documents.transition(document.id, ['processing'], 'ready', {
       error: null,
       chunkCount: pieces.length,

@@ -66,6 +66,27 @@ export class KnowledgeCatalogRepository extends PlatformRepository<KnowledgeBase
     return row?.type === 'vector' ? 'pgvector' : 'float4[]';
   }
 
+  /**
+   * An HNSW index (cosine) for embeddings of `dims` dimensions: pgvector
+   * indexes only vectors of one size, so each size in use gets its own partial
+   * index. Created once; a parallel creation by another instance is no error.
+   */
+  async ensureVectorIndex(dims: number): Promise<void> {
+    if (!Number.isSafeInteger(dims) || dims < 1 || dims > 16_000) throw new RangeError(`Invalid dimensions ${dims}`);
+    try {
+      await this.run((_bases, manager) =>
+        queryRows(
+          manager,
+          `CREATE INDEX IF NOT EXISTS "ix_kb_chunks_hnsw_${dims}" ON kb_chunks
+             USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE vector_dims(embedding) = ${dims}`,
+        ),
+      );
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== '42P07' && code !== '23505') throw err;
+    }
+  }
+
   async languageExists(name: string): Promise<boolean> {
     const rows = await this.run((_bases, manager) =>
       queryRows(manager, `SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name]),
@@ -264,7 +285,10 @@ export class KbDocumentsRepository extends TenantScopedRepository<KbDocument> {
 /** The tenant's chunks: written a document at a time, searched by keyword or vector. */
 @Injectable()
 export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
-  constructor(uow: UnitOfWork, context: RequestContext) {
+  constructor(
+    private readonly uow: UnitOfWork,
+    context: RequestContext,
+  ) {
     super(KbChunk, uow, context);
   }
 
@@ -324,29 +348,42 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
     return rows.map(hit);
   }
 
-  /** Chunks nearest the query vector by cosine similarity, best first (exact). */
+  /**
+   * Chunks nearest the query vector by cosine similarity, best first. With
+   * pgvector the HNSW index of the vector's size serves it, scanning on
+   * (iteratively) until enough of the tenant's chunks are found; with float4[]
+   * the scan is exact.
+   */
   async nearest(vector: number[], storage: VectorStorage, scope: SearchScope): Promise<ChunkHit[]> {
-    const similarity =
-      storage === 'pgvector' ? `1 - (c.embedding <=> $2::vector)` : `atrium_cosine(c.embedding, $2::real[])`;
-    const match =
-      storage === 'pgvector'
-        ? `vector_dims(c.embedding) = ${vector.length}`
-        : `cardinality(c.embedding) = ${vector.length}`;
-    const order = storage === 'pgvector' ? `c.embedding <=> $2::vector` : `score DESC`;
-    const rows = await this.query<HitRow>(
-      `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata, ${similarity} AS score
-         FROM kb_chunks c
-         JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-        WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
-          AND c.embedding IS NOT NULL AND ${match}
-        ORDER BY ${order}, c.id LIMIT $5`,
-      [
-        storage === 'pgvector' ? `[${vector.join(',')}]` : `{${vector.join(',')}}`,
-        scope.baseIds,
-        JSON.stringify(scope.filter),
-        scope.limit,
-      ],
-    );
-    return rows.map(hit);
+    const dims = vector.length;
+    if (storage === 'float4[]') {
+      const rows = await this.query<HitRow>(
+        `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata,
+                atrium_cosine(c.embedding, $2::real[]) AS score
+           FROM kb_chunks c
+           JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+          WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
+            AND c.embedding IS NOT NULL AND cardinality(c.embedding) = ${dims}
+          ORDER BY score DESC, c.id LIMIT $5`,
+        [`{${vector.join(',')}}`, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
+      );
+      return rows.map(hit);
+    }
+    return this.uow.run(async () => {
+      // Filtered by tenant and base after the index: keep scanning until the limit is met (pgvector 0.8+).
+      await this.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true) WHERE $1::uuid IS NOT NULL`);
+      const rows = await this.query<HitRow>(
+        `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata,
+                1 - ((c.embedding::vector(${dims})) <=> $2::vector(${dims})) AS score
+           FROM kb_chunks c
+           JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+          WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
+            AND vector_dims(c.embedding) = ${dims}
+          ORDER BY (c.embedding::vector(${dims})) <=> $2::vector(${dims}) LIMIT $5`,
+        [`[${vector.join(',')}]`, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
+      );
+      // relaxed_order may hand back near-ties out of order.
+      return rows.map(hit).sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
+    });
   }
 }
