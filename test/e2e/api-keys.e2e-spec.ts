@@ -201,7 +201,15 @@ describe('the tenant key', () => {
       kind: 'tenant_app',
       user: null,
       tenant: { id: tenantId },
-      permissions: ['generation:use', 'plans:read', 'profile:read', 'tenant:read', 'usage:read', 'usage:write'],
+      permissions: [
+        'generation:use',
+        'knowledge:read',
+        'plans:read',
+        'profile:read',
+        'tenant:read',
+        'usage:read',
+        'usage:write',
+      ],
     });
     expect((await t.http({ method: 'GET', url: '/api/v1/users', headers: { 'x-api-key': key } })).statusCode).toBe(403);
     expect(

@@ -245,7 +245,7 @@ describe('tenants and users', () => {
     const perms = (await call('GET', `/users/${viewer.id}/permissions`, viewer.accessToken)).json();
     expect(perms).toEqual({
       role: 'viewer',
-      permissions: ['profile:read', 'profile:write', 'tenant:read', 'usage:read', 'plans:read'],
+      permissions: ['profile:read', 'profile:write', 'tenant:read', 'usage:read', 'plans:read', 'knowledge:read'],
     });
     const verified = await call('POST', `/users/${viewer.id}/verify`, tenant.admin.accessToken);
     expect(verified.json().emailVerified).toBe(true);
