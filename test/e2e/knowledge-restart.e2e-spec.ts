@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { grant, newPlan, subscribe } from '../helpers/billing.js';
 import { eventually } from '../helpers/concurrency.js';
-import { bearer, newTenant, newUser, superAdmin, unique } from '../helpers/factories.js';
+import { bearer, newTenant, newUser } from '../helpers/factories.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.js';
+import { upstreamRoute } from '../helpers/gateway.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { cloneSharedTemplateDatabase, postgresUrl, type TestDatabase } from '../helpers/test-database.js';
 
@@ -43,20 +44,7 @@ describe(`knowledge processing across a restart (${engine}, ${queue})`, () => {
     async () => {
       first = await createTestApp(env, [], { database });
       const i1 = first;
-      const root = bearer((await superAdmin(i1)).accessToken);
-      const admin = async (url: string, payload: object) => {
-        const res = await i1.http({ method: 'POST', url: `/api/v1${url}`, headers: root, payload });
-        expect(res.statusCode).toBe(201);
-        return res.json();
-      };
-      const provider = await admin('/providers', { name: `emb-${unique()}`, kind: 'openai', baseUrl: fake.url });
-      await admin(`/providers/${provider.id}/keys`, { key: `sk-emb-${unique()}` });
-      const alias = `embed-${unique()}`;
-      await admin('/model-routes', {
-        alias,
-        task: 'embedding',
-        targets: [{ providerId: provider.id, model: 'fake-embedding' }],
-      });
+      const alias = await upstreamRoute(i1, fake.url, { task: 'embedding', model: 'fake-embedding' });
       const tenant = await newTenant(i1);
       await subscribe(i1, tenant, (await newPlan(i1)).code);
       await grant(i1, tenant, 10_000_000);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { grant, newPlan, subscribe, wallet } from '../helpers/billing.js';
 import { eventually } from '../helpers/concurrency.js';
-import { bearer, newTenant, newUser, superAdmin, unique } from '../helpers/factories.js';
+import { bearer, newTenant, newUser } from '../helpers/factories.js';
 import { type FakeOpenAI, startFakeOpenAI, videoBytes } from '../helpers/fake-openai.js';
+import { upstreamRoute } from '../helpers/gateway.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { cloneSharedTemplateDatabase, postgresUrl, type TestDatabase } from '../helpers/test-database.js';
 
@@ -38,20 +39,10 @@ describe(`video jobs across a restart (${engine}, ${queue})`, () => {
       // Both instances get the same database object, so the same REDIS_PREFIX: one queue.
       first = await createTestApp(ENV, [], { database });
       const i1 = first;
-      const root = bearer((await superAdmin(i1)).accessToken);
-      const admin = async (url: string, payload: object) => {
-        const res = await i1.http({ method: 'POST', url: `/api/v1${url}`, headers: root, payload });
-        expect(res.statusCode).toBe(201);
-        return res.json();
-      };
-      const provider = await admin('/providers', { name: `oai-${unique()}`, kind: 'openai', baseUrl: fake.url });
-      await admin(`/providers/${provider.id}/keys`, { key: `sk-video-${unique()}` });
-      const alias = `sora-${unique()}`;
-      await admin('/model-routes', {
-        alias,
+      const alias = await upstreamRoute(i1, fake.url, {
         task: 'video',
-        targets: [{ providerId: provider.id, model: 'sora-2' }],
-        perVideoSecondMicros: PRICE_PER_SECOND,
+        model: 'sora-2',
+        prices: { perVideoSecondMicros: PRICE_PER_SECOND },
       });
       const tenant = await newTenant(i1);
       await subscribe(i1, tenant, (await newPlan(i1)).code);
