@@ -59,12 +59,12 @@ export class KnowledgeSearch {
     const scope = (ids: string[]): SearchScope => ({ baseIds: ids, filter: input.filter ?? {}, limit: depth });
     let results: ChunkHit[];
     if (mode === 'keyword') {
-      results = await this.chunks.keyword(input.query, scope(bases.map((b) => b.id)));
+      results = await this.keyword(input.query, bases, scope);
     } else if (mode === 'vector') {
       results = await this.vector(input.query, embedded, scope, origin);
     } else {
       const [keyword, vector] = await Promise.all([
-        this.chunks.keyword(input.query, scope(bases.map((b) => b.id))),
+        this.keyword(input.query, bases, scope),
         this.vector(input.query, embedded, scope, origin),
       ]);
       results = fuse([keyword, vector]);
@@ -84,6 +84,20 @@ export class KnowledgeSearch {
     return found;
   }
 
+  /** Keyword hits per full-text language (the query normalised once per language), merged by rank. */
+  private async keyword(
+    query: string,
+    bases: KnowledgeBase[],
+    scope: (ids: string[]) => SearchScope,
+  ): Promise<ChunkHit[]> {
+    const lists = await Promise.all(
+      [...groupBy(bases, (base) => base.language)].map(([language, ids]) =>
+        this.chunks.keyword(query, language, scope(ids)),
+      ),
+    );
+    return lists.flat().sort(byScore);
+  }
+
   /** Nearest chunks per embedding model (the query embedded once per model), merged by similarity. */
   private async vector(
     query: string,
@@ -101,8 +115,17 @@ export class KnowledgeSearch {
         return this.chunks.nearest(vectors[0], storage, scope(ids));
       }),
     );
-    return lists.flat().sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
+    return lists.flat().sort(byScore);
   }
+}
+
+const byScore = (a: ChunkHit, b: ChunkHit) => b.score - a.score || a.chunkId.localeCompare(b.chunkId);
+
+/** Base ids by a setting of theirs. */
+function groupBy(bases: KnowledgeBase[], key: (base: KnowledgeBase) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const base of bases) groups.set(key(base), [...(groups.get(key(base)) ?? []), base.id]);
+  return groups;
 }
 
 /** Reciprocal rank fusion: each list gives 1/(k + rank); the sum orders the result. */
@@ -115,5 +138,5 @@ function fuse(lists: ChunkHit[][]): ChunkHit[] {
       fused.set(hit.chunkId, seen ? { ...seen, score: seen.score + score } : { ...hit, score });
     });
   }
-  return [...fused.values()].sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
+  return [...fused.values()].sort(byScore);
 }

@@ -327,23 +327,28 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
   }
 
   /**
-   * Chunks containing any of the query's words (normalised by each base's
-   * language), best first by ts_rank_cd, so more and closer matches rank higher.
+   * Chunks of bases with full-text configuration `language` containing any of
+   * the query's words (normalised the same way), best first by ts_rank_cd, so
+   * more and closer matches rank higher. The query is normalised first, on its
+   * own, so the chunk scan is a plain GIN index lookup.
    */
-  async keyword(query: string, scope: SearchScope): Promise<ChunkHit[]> {
+  async keyword(query: string, language: string, scope: SearchScope): Promise<ChunkHit[]> {
+    const [{ q }] = await this.query<{ q: string | null }>(
+      `SELECT to_tsquery($2::regconfig, string_agg(quote_literal(lexeme), ' | '))::text AS q
+         FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS lexeme
+        WHERE $1::uuid IS NOT NULL`,
+      [language, query],
+    );
+    if (!q) return [];
     const rows = await this.query<HitRow>(
-      `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata, ts_rank_cd(c.tsv, q.q) AS score
+      `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata,
+              ts_rank_cd(c.tsv, $2::tsquery) AS score
          FROM kb_chunks c
-         JOIN knowledge_bases b ON b.tenant_id = c.tenant_id AND b.id = c.knowledge_base_id
          JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-         CROSS JOIN LATERAL (
-           SELECT to_tsquery(b.language::regconfig, string_agg(quote_literal(lexeme), ' | ')) AS q
-             FROM unnest(tsvector_to_array(to_tsvector(b.language::regconfig, $2))) AS lexeme
-         ) q
         WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
-          AND c.tsv @@ q.q
+          AND c.tsv @@ $2::tsquery
         ORDER BY score DESC, c.id LIMIT $5`,
-      [query, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
+      [q, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
     );
     return rows.map(hit);
   }
