@@ -4,7 +4,8 @@
 //   (2) seeding: `chunks` chunks for the bench tenant's base and as many for another tenant's, written straight
 //       into the tables with the local embedding model's vectors (timed);
 //   (3) POST /api/v1/knowledge/search latency per mode (keyword, vector, hybrid) under `connections`
-//       connections with an API key and rotating queries: req/s, p50, p95, p99, non-2xx.
+//       connections with an API key and rotating queries: req/s, p50, p95, p99, non-2xx; beside a cheap
+//       authenticated read with the same key (the baseline of what any request costs).
 // Goal: hybrid p95 < 50 ms (reported; a miss does not fail the run).
 // Usage: npm run bench:kb -- [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 //          [--redis-url redis://127.0.0.1:6379] [--documents 200] [--chunks 100000] [--seconds 10]

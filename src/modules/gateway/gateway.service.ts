@@ -277,7 +277,11 @@ export class GatewayService {
    * tokens are held and committed on the `embedding_tokens` meter of the tenant
    * the context acts in, at the route's input price.
    */
-  async embedTexts(model: string, texts: string[], origin: RequestOrigin): Promise<{ vectors: number[][]; tokens: number }> {
+  async embedTexts(
+    model: string,
+    texts: string[],
+    origin: RequestOrigin,
+  ): Promise<{ vectors: number[][]; tokens: number }> {
     const resolved = await this.resolve('embedding', model);
     const counted = Math.max(
       1,
