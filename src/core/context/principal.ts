@@ -59,3 +59,8 @@ export function actsForTenant(principal: Principal): boolean {
     (principal.kind === 'user' && principal.permissions.has(Permission.USERS_WRITE))
   );
 }
+
+/** Whether the principal may act on what belongs to `userId`: its own, or anything when it acts for the tenant. */
+export function mayActFor(principal: Principal, userId: string | null): boolean {
+  return actsForTenant(principal) || (principal.kind === 'user' && principal.userId === userId);
+}

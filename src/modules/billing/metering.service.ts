@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type Principal, RequestContext } from '../../core/context/request-context.js';
-import { actsForTenant } from '../../core/context/principal.js';
+import { actsForTenant, mayActFor } from '../../core/context/principal.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
 import { UsersRepository } from '../../core/identity/users.repository.js';
@@ -236,7 +236,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
 
   async get(id: string): Promise<Reservation> {
     const reservation = await this.reservations.findById(id);
-    if (!reservation || !this.mayAct(reservation.userId)) throw reservationNotFound();
+    if (!reservation || !mayActFor(this.context.principal, reservation.userId)) throw reservationNotFound();
     return reservation;
   }
 
@@ -477,7 +477,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
 
   private async heldReservation(id: string): Promise<Reservation> {
     const reservation = await this.reservations.lockById(id);
-    if (!reservation || !this.mayAct(reservation.userId)) throw reservationNotFound();
+    if (!reservation || !mayActFor(this.context.principal, reservation.userId)) throw reservationNotFound();
     if (reservation.status !== 'held') throw reservationSettled(reservation.status);
     return reservation;
   }
@@ -523,11 +523,6 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     if (!known.has(requested))
       throw new BillingError(BillingErrorCode.USER_NOT_FOUND, 'No such active user in this tenant.');
     return requested;
-  }
-
-  private mayAct(userId: string | null): boolean {
-    const principal = this.context.principal;
-    return actsForTenant(principal) || (principal.kind === 'user' && principal.userId === userId);
   }
 
   private async activeUsers(ids: string[]): Promise<Set<string>> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
-import { actsForTenant } from '../../core/context/principal.js';
+import { actsForTenant, mayActFor } from '../../core/context/principal.js';
 import { RequestContext } from '../../core/context/request-context.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
 import { UsersRepository } from '../../core/identity/users.repository.js';
@@ -109,7 +109,7 @@ export class MediaService {
   /** One item the caller may see (another user's, to a member, or another tenant's: not found). */
   async get(id: string): Promise<Media> {
     const item = await this.media.findById(id);
-    if (!item || !this.maySee(item)) throw mediaNotFound();
+    if (!item || !mayActFor(this.context.principal, item.userId)) throw mediaNotFound();
     return item;
   }
 
@@ -170,11 +170,6 @@ export class MediaService {
       throw new AuthError(AuthErrorCode.PERMISSION_DENIED, "Only tenant admins may see other users' media.");
     }
     return { ...filter, userId: principal.userId };
-  }
-
-  private maySee(media: Media): boolean {
-    const principal = this.context.principal;
-    return actsForTenant(principal) || (principal.userId !== undefined && media.userId === principal.userId);
   }
 }
 

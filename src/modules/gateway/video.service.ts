@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type OpenAI from 'openai';
-import { actsForTenant } from '../../core/context/principal.js';
+import { actsForTenant, mayActFor } from '../../core/context/principal.js';
 import { RequestContext } from '../../core/context/request-context.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
@@ -118,7 +118,7 @@ export class VideoService implements OnModuleInit {
 
   async get(id: string): Promise<VideoJob> {
     const job = await this.jobs.findById(id);
-    if (!job || !this.maySee(job)) throw videoNotFound();
+    if (!job || !mayActFor(this.context.principal, job.userId)) throw videoNotFound();
     return job;
   }
 
@@ -294,10 +294,5 @@ export class VideoService implements OnModuleInit {
       this.logger.warn(`Releasing the hold of video ${job.id} failed: ${(err as Error).message}`);
     });
     await this.gateway.recordVideo(job, 0, error.code);
-  }
-
-  private maySee(job: VideoJob): boolean {
-    const principal = this.context.principal;
-    return actsForTenant(principal) || (principal.userId !== undefined && job.userId === principal.userId);
   }
 }
