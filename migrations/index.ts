@@ -10,6 +10,8 @@ import { MeteringFunctions1764900000000 } from './1764900000000-metering-functio
 import { CreateGateway1765000000000 } from './1765000000000-create-gateway.js';
 import { CreateMediaAndVideos1765100000000 } from './1765100000000-create-media-and-videos.js';
 import { CreateKnowledge1765200000000 } from './1765200000000-create-knowledge.js';
+import { KnowledgeSearchFunctions1765300000000 } from './1765300000000-knowledge-search-functions.js';
+import { RecordGenerationFunction1765310000000 } from './1765310000000-record-generation-function.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -25,4 +27,6 @@ export const migrations = [
   CreateGateway1765000000000,
   CreateMediaAndVideos1765100000000,
   CreateKnowledge1765200000000,
+  KnowledgeSearchFunctions1765300000000,
+  RecordGenerationFunction1765310000000,
 ];

@@ -25,3 +25,14 @@ export async function releaseTenantTable(q: QueryRunner, table: string): Promise
   await q.query(`DROP POLICY IF EXISTS "tenant_isolation" ON "${table}"`);
   await q.query(`ALTER TABLE "${table}" DISABLE ROW LEVEL SECURITY`);
 }
+
+/**
+ * PL/pgSQL that makes the rest of a function's transaction act as tenant
+ * `p_tenant` when `p_rls` is true, as a unit of work does (row-level security
+ * then binds the function's statements too). For functions called in one
+ * round trip, outside a unit of work.
+ */
+export const ACT_AS_TENANT = `
+  IF p_rls THEN
+    PERFORM set_config('role', '${TENANT_ROLE}', true), set_config('atrium.tenant_id', p_tenant::text, true);
+  END IF;`;

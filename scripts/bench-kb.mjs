@@ -198,9 +198,8 @@ async function measure(engine, databaseUrl, redisUrl, options) {
     } else {
       // PGlite is single-process: stop the server, seed its data directory, start it again.
       await server.stop();
-      const { PGlite } = await import('@electric-sql/pglite');
-      const { vector } = await import('@electric-sql/pglite-pgvector');
-      const db = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } });
+      const { createEmbedded } = await import(pathToFileURL(join(root, 'dist/src/database/embedded.js')).href);
+      const db = await createEmbedded(join(dataDir, 'pglite'));
       try {
         seeding = await seed(
           async (text, params) => (await db.query(text, params)).rows,

@@ -12,9 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { creditedBenchTenant, serverEnv, serverScript, sleep, start, withDatabase } from './bench-common.mjs';
+import { creditedBenchTenant, root, serverEnv, serverScript, sleep, start, withDatabase } from './bench-common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -190,9 +191,8 @@ async function measure(engine, databaseUrl, redisUrl) {
     } else {
       // PGlite is single-process: stop the server, seed its data directory, start it again.
       await server.stop();
-      const { PGlite } = await import('@electric-sql/pglite');
-      const { vector } = await import('@electric-sql/pglite-pgvector');
-      const db = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } });
+      const { createEmbedded } = await import(pathToFileURL(join(root, 'dist/src/database/embedded.js')).href);
+      const db = await createEmbedded(join(dataDir, 'pglite'));
       await seed((text, params) => db.query(text, params), tenantId, count);
       await db.close();
       server = start(serverScript, { port, env });

@@ -58,8 +58,8 @@ describe(`database on ${engine}`, () => {
   it('generates UUID primary keys without extensions, and installs only allowed extensions', async () => {
     const [row] = await t.dataSource.query(`INSERT INTO tenants (name, slug) VALUES ('C', 'c') RETURNING id`);
     expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    // pgvector serves knowledge-base search where the database has it; nothing else is installed.
-    const allowed = ['plpgsql', 'vector'];
+    // pgvector and btree_gin serve knowledge-base search where the database has them; nothing else is installed.
+    const allowed = ['plpgsql', 'vector', 'btree_gin'];
     const extensions: { extname: string }[] = await t.dataSource.query(`SELECT extname FROM pg_extension`);
     expect(extensions.map((e) => e.extname).filter((name) => !allowed.includes(name))).toEqual([]);
   });

@@ -215,6 +215,18 @@ export abstract class TenantScopedRepository<T extends ObjectLiteral & { tenantI
     return this.#uow.statement(tenantId, (manager, rls) => queryRows<R>(manager, text, [tenantId, rls, ...params]));
   }
 
+  /**
+   * One call of a SECURITY DEFINER function that applies the tenant
+   * condition itself (where row-level security would keep an index from
+   * serving a query): `$1` is the tenant, the caller's parameters follow from
+   * `$2`. Outside a unit of work the call is its own transaction.
+   */
+  protected async callDefiner<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+    if (!/\(\$1(?!\d)/.test(text)) throw new Error('A tenant function call must pass the tenant ($1) first');
+    const tenantId = this.#context.tenantId;
+    return this.#uow.statement(tenantId, (manager) => queryRows<R>(manager, text, [tenantId, ...params]));
+  }
+
   /** A read-only query builder bound to the tenant (see TenantBoundQueryBuilder). */
   protected select<R>(alias: string, build: (qb: TenantBoundQueryBuilder<T>) => Promise<R>): Promise<R> {
     return this.#run((_repo, tenantId, manager) =>

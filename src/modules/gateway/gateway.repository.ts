@@ -191,8 +191,26 @@ export class GenerationsRepository extends TenantScopedRepository<Generation> {
     super(Generation, uow, context);
   }
 
-  async record(values: Omit<Generation, 'tenantId' | 'id' | 'createdAt'>): Promise<Generation> {
-    return this.insertOne(values);
+  /** Records a generation in one round trip (see atrium_record_generation). */
+  async record(values: Omit<Generation, 'tenantId' | 'id' | 'createdAt'>): Promise<void> {
+    const columns = {
+      user_id: values.userId,
+      api_key_id: values.apiKeyId,
+      task: values.task,
+      model: values.model,
+      provider_id: values.providerId,
+      provider_model: values.providerModel,
+      status: values.status,
+      stream: values.stream,
+      input_tokens: values.inputTokens,
+      output_tokens: values.outputTokens,
+      cost_micros: values.costMicros,
+      latency_ms: values.latencyMs,
+      error_code: values.errorCode,
+      client_ip: values.clientIp,
+      request_id: values.requestId,
+    };
+    await this.call(`SELECT atrium_record_generation($1, $2, $3::jsonb)`, [JSON.stringify(columns)]);
   }
 
   list(limit: number): Promise<Generation[]> {

@@ -11,6 +11,7 @@ import {
   type SearchScope,
 } from './knowledge.repository.js';
 import { baseNotFound, KnowledgeService } from './knowledge.service.js';
+import { SearchCounts } from './search-counts.js';
 
 export type SearchMode = 'keyword' | 'vector' | 'hybrid';
 
@@ -41,6 +42,7 @@ export class KnowledgeSearch {
     private readonly chunks: KbChunksRepository,
     private readonly processing: KnowledgeProcessing,
     private readonly gateway: GatewayService,
+    private readonly searchCounts: SearchCounts,
   ) {}
 
   async search(input: SearchInput, origin: RequestOrigin): Promise<{ mode: SearchMode; results: ChunkHit[] }> {
@@ -57,20 +59,13 @@ export class KnowledgeSearch {
     // Fusion looks deeper than it returns, so a chunk strong in one list and fair in the other can rise.
     const depth = mode === 'hybrid' ? Math.max(topK * 4, 20) : topK;
     const scope = (ids: string[]): SearchScope => ({ baseIds: ids, filter: input.filter ?? {}, limit: depth });
-    let results: ChunkHit[];
-    if (mode === 'keyword') {
-      results = await this.keyword(input.query, bases, scope);
-    } else if (mode === 'vector') {
-      results = await this.vector(input.query, embedded, scope, origin);
-    } else {
-      const [keyword, vector] = await Promise.all([
-        this.keyword(input.query, bases, scope),
-        this.vector(input.query, embedded, scope, origin),
-      ]);
-      results = fuse([keyword, vector]);
-    }
+    const [keyword, vector] = await Promise.all([
+      mode === 'vector' ? [] : this.keyword(input.query, bases, scope),
+      mode === 'keyword' ? [] : this.vector(input.query, embedded, scope, origin),
+    ]);
+    let results = mode === 'keyword' ? keyword : mode === 'vector' ? vector : fuse([keyword, vector]);
     if (input.minScore !== undefined) results = results.filter((hit) => hit.score >= input.minScore!);
-    await this.bases.countSearch(bases.map((b) => b.id));
+    this.searchCounts.count(bases.map((b) => b.id));
     return { mode, results: results.slice(0, topK) };
   }
 
@@ -84,7 +79,7 @@ export class KnowledgeSearch {
     return found;
   }
 
-  /** Keyword hits per full-text language (the query normalised once per language), merged by rank. */
+  /** Keyword hits per full-text language (the query normalised once per language), merged by score. */
   private async keyword(
     query: string,
     bases: KnowledgeBase[],
@@ -106,11 +101,8 @@ export class KnowledgeSearch {
     origin: RequestOrigin,
   ): Promise<ChunkHit[]> {
     const storage = await this.processing.vectorStorage();
-    const byModel = new Map<string, string[]>();
-    for (const base of bases)
-      byModel.set(base.embeddingModel!, [...(byModel.get(base.embeddingModel!) ?? []), base.id]);
     const lists = await Promise.all(
-      [...byModel].map(async ([model, ids]) => {
+      [...groupBy(bases, (base) => base.embeddingModel!)].map(async ([model, ids]) => {
         const { vectors } = await this.gateway.embedTexts(model, [query], origin);
         return this.chunks.nearest(vectors[0], storage, scope(ids));
       }),

@@ -13,6 +13,7 @@ import {
 } from './knowledge.repository.js';
 import { KnowledgeSearch } from './knowledge-search.service.js';
 import { KnowledgeService } from './knowledge.service.js';
+import { SearchCounts } from './search-counts.js';
 
 /**
  * Knowledge bases: documents uploaded or sent as text, processed in durable
@@ -30,6 +31,7 @@ import { KnowledgeService } from './knowledge.service.js';
     KnowledgeService,
     KnowledgeProcessing,
     KnowledgeSearch,
+    SearchCounts,
   ],
 })
 export class KnowledgeModule {}

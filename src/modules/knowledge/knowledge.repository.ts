@@ -41,6 +41,9 @@ const hit = (row: HitRow): ChunkHit => ({
   metadata: row.metadata,
 });
 
+/** The most chunks of one tier keyword search ranks (the first found, when a tier has more). */
+const KEYWORD_CANDIDATES = 300;
+
 export interface SearchScope {
   baseIds: string[];
   /** Metadata every hit's document must contain (JSON containment of the equality filter). */
@@ -140,10 +143,13 @@ export class KnowledgeBasesRepository extends TenantScopedRepository<KnowledgeBa
     return (await this.deleteWhere({ id })) > 0;
   }
 
-  async countSearch(ids: string[]): Promise<void> {
+  /** Adds searches per base (base id → count). */
+  async addSearches(counts: ReadonlyMap<string, number>): Promise<void> {
     await this.query(
-      `UPDATE knowledge_bases SET searches = searches + 1 WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
-      [ids],
+      `UPDATE knowledge_bases b SET searches = b.searches + c.n
+         FROM unnest($2::uuid[], $3::bigint[]) AS c(id, n)
+        WHERE b.tenant_id = $1 AND b.id = c.id`,
+      [[...counts.keys()], [...counts.values()]],
     );
   }
 
@@ -285,10 +291,7 @@ export class KbDocumentsRepository extends TenantScopedRepository<KbDocument> {
 /** The tenant's chunks: written a document at a time, searched by keyword or vector. */
 @Injectable()
 export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
-  constructor(
-    private readonly uow: UnitOfWork,
-    context: RequestContext,
-  ) {
+  constructor(uow: UnitOfWork, context: RequestContext) {
     super(KbChunk, uow, context);
   }
 
@@ -327,28 +330,15 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
   }
 
   /**
-   * Chunks of bases with full-text configuration `language` containing any of
-   * the query's words (normalised the same way), best first by ts_rank_cd, so
-   * more and closer matches rank higher. The query is normalised first, on its
-   * own, so the chunk scan is a plain GIN index lookup.
+   * Chunks of bases with full-text configuration `language` that contain the
+   * query's words (normalised the same way), best first: those with more of
+   * the words, then by ts_rank_cd, so more and closer matches rank higher
+   * (atrium_kb_keyword, tier by tier with the GIN index; see its migration).
    */
   async keyword(query: string, language: string, scope: SearchScope): Promise<ChunkHit[]> {
-    const [{ q }] = await this.query<{ q: string | null }>(
-      `SELECT to_tsquery($2::regconfig, string_agg(quote_literal(lexeme), ' | '))::text AS q
-         FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS lexeme
-        WHERE $1::uuid IS NOT NULL`,
-      [language, query],
-    );
-    if (!q) return [];
-    const rows = await this.query<HitRow>(
-      `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata,
-              ts_rank_cd(c.tsv, $2::tsquery) AS score
-         FROM kb_chunks c
-         JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-        WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
-          AND c.tsv @@ $2::tsquery
-        ORDER BY score DESC, c.id LIMIT $5`,
-      [q, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
+    const rows = await this.callDefiner<HitRow>(
+      `SELECT * FROM atrium_kb_keyword($1, $2::regconfig, $3, $4::uuid[], $5::jsonb, $6, $7)`,
+      [language, query, scope.baseIds, JSON.stringify(scope.filter), scope.limit, KEYWORD_CANDIDATES],
     );
     return rows.map(hit);
   }
@@ -374,21 +364,14 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
       );
       return rows.map(hit);
     }
-    return this.uow.run(async () => {
-      // Filtered by tenant and base after the index: keep scanning until the limit is met (pgvector 0.8+).
-      await this.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true) WHERE $1::uuid IS NOT NULL`);
-      const rows = await this.query<HitRow>(
-        `SELECT c.id, c.document_id, c.knowledge_base_id, d.title, c.text, d.metadata,
-                1 - ((c.embedding::vector(${dims})) <=> $2::vector(${dims})) AS score
-           FROM kb_chunks c
-           JOIN kb_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-          WHERE c.tenant_id = $1 AND c.knowledge_base_id = ANY($3::uuid[]) AND c.metadata @> $4::jsonb
-            AND vector_dims(c.embedding) = ${dims}
-          ORDER BY (c.embedding::vector(${dims})) <=> $2::vector(${dims}) LIMIT $5`,
-        [`[${vector.join(',')}]`, scope.baseIds, JSON.stringify(scope.filter), scope.limit],
-      );
-      // relaxed_order may hand back near-ties out of order.
-      return rows.map(hit).sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
-    });
+    const rows = await this.call<HitRow>(`SELECT * FROM atrium_kb_nearest($1, $2, $3, $4, $5::uuid[], $6::jsonb, $7)`, [
+      `[${vector.join(',')}]`,
+      dims,
+      scope.baseIds,
+      JSON.stringify(scope.filter),
+      scope.limit,
+    ]);
+    // The iterative scan (relaxed order) may hand back near-ties out of order.
+    return rows.map(hit).sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
   }
 }

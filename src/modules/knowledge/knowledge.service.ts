@@ -15,6 +15,7 @@ import {
   KnowledgeBasesRepository,
   KnowledgeCatalogRepository,
 } from './knowledge.repository.js';
+import { SearchCounts } from './search-counts.js';
 import { type DocumentFormat, formatOf } from './processing/extract.js';
 
 export const PROCESS_JOB = 'knowledge.process';
@@ -68,6 +69,7 @@ export class KnowledgeService {
     private readonly metering: MeteringService,
     private readonly gateway: GatewayService,
     private readonly context: RequestContext,
+    private readonly searchCounts: SearchCounts,
   ) {}
 
   /** The bases the caller may reach: null for every base of the tenant. */
@@ -203,7 +205,7 @@ export class KnowledgeService {
     const stats = await this.documents.stats(baseId);
     const lastUpdatedAt =
       stats.lastUpdatedAt && stats.lastUpdatedAt > base.updatedAt ? stats.lastUpdatedAt : base.updatedAt;
-    return { ...stats, lastUpdatedAt, searches: base.searches };
+    return { ...stats, lastUpdatedAt, searches: base.searches + this.searchCounts.unwritten(base.id) };
   }
 
   /** The format of an upload, or 415 for a type no extractor reads. */
