@@ -591,7 +591,7 @@ export default async () => {
               errors: { required: true, type: () => Number },
             },
             UsageSummaryQuery: {
-              groupBy: { required: false, enum: ['user', 'day', 'apiKey', 'meter', 'model', 'provider'] },
+              groupBy: { required: false, enum: ['model', 'user', 'day', 'apiKey', 'meter', 'provider'] },
               meter: { required: false, type: () => String },
               userId: { required: false, type: () => String },
             },
@@ -599,9 +599,9 @@ export default async () => {
               meter: { required: true, type: () => String },
               limit: { required: false, type: () => Number },
             },
-            CostsQuery: { groupBy: { required: false, enum: ['user', 'meter', 'model', 'provider'] } },
+            CostsQuery: { groupBy: { required: false, enum: ['model', 'user', 'meter', 'provider'] } },
             PlatformSummaryQuery: {
-              groupBy: { required: false, enum: ['tenant', 'day', 'meter', 'model', 'provider', 'plan'] },
+              groupBy: { required: false, enum: ['model', 'tenant', 'day', 'meter', 'provider', 'plan'] },
               meter: { required: false, type: () => String },
             },
             PlatformLeaderboardQuery: {},

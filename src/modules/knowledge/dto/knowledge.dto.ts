@@ -240,7 +240,11 @@ export class SearchHitDto {
   @ApiProperty({ format: 'uuid' }) knowledgeBaseId: string;
   @ApiProperty() documentTitle: string;
   @ApiProperty() text: string;
-  @ApiProperty({ description: 'keyword: ts_rank_cd; vector: cosine similarity; hybrid: reciprocal-rank fusion' })
+  @ApiProperty({
+    description:
+      'keyword: the number of the query’s words the chunk contains plus its ts_rank_cd scaled into [0, 1); ' +
+      'vector: cosine similarity; hybrid: reciprocal-rank fusion',
+  })
   score: number;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
 
