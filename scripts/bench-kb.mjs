@@ -181,35 +181,16 @@ async function measure(engine, databaseUrl, redisUrl, options) {
     const queries = Array.from({ length: QUERY_COUNT }, nextQuery);
 
     progress(`${engine}: seeding ${options.chunks} chunks per tenant`);
+    // PGlite is single-process: the server stops while its data directory is seeded.
+    if (!databaseUrl) await server.stop();
+    const db = await seedingConnection(databaseUrl, dataDir);
     let seeding;
-    if (databaseUrl) {
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      try {
-        seeding = await seed(
-          async (text, params) => (await client.query(text, params)).rows,
-          [bench, others],
-          queries,
-          options,
-        );
-      } finally {
-        await client.end();
-      }
-    } else {
-      // PGlite is single-process: stop the server, seed its data directory, start it again.
-      await server.stop();
-      const { createEmbedded } = await import(pathToFileURL(join(root, 'dist/src/database/embedded.js')).href);
-      const db = await createEmbedded(join(dataDir, 'pglite'));
-      try {
-        seeding = await seed(
-          async (text, params) => (await db.query(text, params)).rows,
-          [bench, others],
-          queries,
-          options,
-        );
-      } finally {
-        await db.close();
-      }
+    try {
+      seeding = await seed(db.query, [bench, others], queries, options);
+    } finally {
+      await db.close();
+    }
+    if (!databaseUrl) {
       server = start(serverScript, { port, env });
       await server.ready('/health/ready');
     }
@@ -246,6 +227,18 @@ async function measure(engine, databaseUrl, redisUrl, options) {
     rmSync(dataDir, { recursive: true, force: true });
     if (redisUrl) await dropKeys(redisUrl, env.REDIS_PREFIX);
   }
+}
+
+/** A connection that seeds the tables: to PostgreSQL, or to the embedded database's data directory. */
+async function seedingConnection(databaseUrl, dataDir) {
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    return { query: async (text, params) => (await client.query(text, params)).rows, close: () => client.end() };
+  }
+  const { createEmbedded } = await import(pathToFileURL(join(root, 'dist/src/database/embedded.js')).href);
+  const db = await createEmbedded(join(dataDir, 'pglite'));
+  return { query: async (text, params) => (await db.query(text, params)).rows, close: () => db.close() };
 }
 
 /**
