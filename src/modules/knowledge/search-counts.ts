@@ -36,10 +36,10 @@ export class SearchCounts implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** One search of the current tenant over `baseIds`. */
   count(baseIds: readonly string[]): void {
-    const tenantId = this.context.tenantId;
-    const counts = this.pending.get(tenantId) ?? new Map<string, number>();
-    for (const id of baseIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-    this.pending.set(tenantId, counts);
+    this.keep(
+      this.context.tenantId,
+      baseIds.map((id) => [id, 1]),
+    );
   }
 
   /** Searches of the current tenant's base `baseId` this instance has not written yet. */
@@ -57,14 +57,19 @@ export class SearchCounts implements OnApplicationBootstrap, OnApplicationShutdo
           await this.context.runInTenantContext(tenantId, () => this.bases.addSearches(counts), 'search-counts');
         } catch (err) {
           // Kept for the next flush (a base deleted meanwhile simply matches no row then).
-          const kept = this.pending.get(tenantId) ?? new Map<string, number>();
-          for (const [id, n] of counts) kept.set(id, (kept.get(id) ?? 0) + n);
-          this.pending.set(tenantId, kept);
+          this.keep(tenantId, counts);
           this.logger.warn(`Recording searches failed: ${(err as Error).message}`);
         }
       }
     } finally {
       this.writing = new Map();
     }
+  }
+
+  /** Adds searches (base id, count) of `tenantId` to those not yet written. */
+  private keep(tenantId: string, searches: Iterable<[string, number]>): void {
+    const counts = this.pending.get(tenantId) ?? new Map<string, number>();
+    for (const [id, n] of searches) counts.set(id, (counts.get(id) ?? 0) + n);
+    this.pending.set(tenantId, counts);
   }
 }
