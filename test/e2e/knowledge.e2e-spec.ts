@@ -187,6 +187,21 @@ describe(`knowledge bases (${engine})`, () => {
       two.tenant.id,
     ]);
     expect(n).toBe(5);
+    // The keyword function reads past row-level security: acting as one tenant, it finds nothing of the
+    // other's, whether it is passed the other tenant or the other tenant's base.
+    const keyword = (tenantId: string, baseId: string) =>
+      t.dataSource.transaction(async (manager) => {
+        await manager.query(`SELECT set_config('role', 'atrium_app', true), set_config('atrium.tenant_id', $1, true)`, [
+          one.tenant.id,
+        ]);
+        return manager.query(`SELECT id FROM atrium_kb_keyword($1, 'simple', 'moon tides bread', $2, '{}', 50, 300)`, [
+          tenantId,
+          [baseId],
+        ]);
+      });
+    expect((await keyword(one.tenant.id, baseOne)).length).toBeGreaterThan(0);
+    expect(await keyword(two.tenant.id, baseTwo)).toEqual([]);
+    expect(await keyword(one.tenant.id, baseTwo)).toEqual([]);
   });
 
   it('limits a key to chosen bases: others answer 404 and never show in search', async () => {
