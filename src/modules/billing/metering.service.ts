@@ -234,6 +234,19 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  /**
+   * Releases a hold that is still held, inside the caller's transaction when there is one;
+   * one already settled (expired, released) is left as it is. True when this call released it.
+   */
+  async releaseIfHeld(id: string): Promise<boolean> {
+    return this.uow.run(async () => {
+      const reservation = await this.reservations.lockById(id);
+      if (reservation?.status !== 'held') return false;
+      await this.reservations.endHold(reservation.id, 'released', this.clock.now());
+      return true;
+    });
+  }
+
   async get(id: string): Promise<Reservation> {
     const reservation = await this.reservations.findById(id);
     if (!reservation || !mayActFor(this.context.principal, reservation.userId)) throw reservationNotFound();

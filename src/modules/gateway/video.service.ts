@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type OpenAI from 'openai';
 import { actsForTenant, mayActFor } from '../../core/context/principal.js';
 import { RequestContext } from '../../core/context/request-context.js';
+import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
 import { Clock } from '../../core/ports/clock.js';
@@ -66,6 +67,7 @@ export class VideoService implements OnModuleInit {
     private readonly media: MediaService,
     private readonly context: RequestContext,
     private readonly clock: Clock,
+    private readonly uow: UnitOfWork,
   ) {}
 
   onModuleInit(): void {
@@ -281,18 +283,20 @@ export class VideoService implements OnModuleInit {
     await this.gateway.recordVideo(job, cost, null);
   }
 
+  /** Marks the job failed and releases its hold in one transaction, so no reader sees one without the other. */
   private async fail(job: VideoJob, error: AppError): Promise<void> {
     this.logger.warn(`Video ${job.id} failed: ${error.message}`);
-    const moved = await this.jobs.advance(job.id, ['queued', 'in_progress'], {
-      status: 'failed',
-      errorCode: error.code,
-      errorMessage: error.message,
-      completedAt: this.clock.now(),
+    const moved = await this.uow.run(async () => {
+      const advanced = await this.jobs.advance(job.id, ['queued', 'in_progress'], {
+        status: 'failed',
+        errorCode: error.code,
+        errorMessage: error.message,
+        completedAt: this.clock.now(),
+      });
+      if (advanced) await this.metering.releaseIfHeld(job.reservationId);
+      return advanced;
     });
     if (!moved) return;
-    await this.metering.release(job.reservationId).catch((err: unknown) => {
-      this.logger.warn(`Releasing the hold of video ${job.id} failed: ${(err as Error).message}`);
-    });
     await this.gateway.recordVideo(job, 0, error.code);
   }
 }
