@@ -23,16 +23,26 @@ export const AcceptsUploads = () =>
  */
 export async function registerUploads(fastify: FastifyInstance): Promise<void> {
   await fastify.register(multipart, { limits: LIMITS });
-  fastify.addHook('preParsing', async (request: FastifyRequest) => {
-    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+  // A callback hook: an async one costs a promise on every request, uploads or not.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    const contentType = request.headers['content-type'];
     // By the header: the multipart parser, which marks the request, runs after this hook.
-    if (MULTIPART.test(request.headers['content-type'] ?? '') && config?.[ACCEPTS_UPLOADS] !== true) {
-      throw new CommonError(
-        CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
-        'The request content type is not supported; send application/json.',
+    if (contentType !== undefined && MULTIPART.test(contentType) && !acceptsUploads(request)) {
+      done(
+        new CommonError(
+          CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          'The request content type is not supported; send application/json.',
+        ),
       );
+      return;
     }
+    done(null, payload);
   });
+}
+
+function acceptsUploads(request: FastifyRequest): boolean {
+  const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+  return config?.[ACCEPTS_UPLOADS] === true;
 }
 
 export interface UploadedForm {

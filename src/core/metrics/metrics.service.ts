@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-
-type Observer = { observe(value: number): void };
+import { collectDefaultMetrics, Counter, type Metric, Registry } from 'prom-client';
+import { RequestHistogram } from './request-histogram.js';
 
 /** Route labels are route patterns (bounded), but a flood of unmatched paths is one label, so this stays small. */
 const MAX_SERIES = 10_000;
@@ -10,13 +9,12 @@ const MAX_SERIES = 10_000;
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private readonly requestDuration = new Histogram({
-    name: 'atrium_http_request_duration_seconds',
-    help: 'HTTP request duration by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private readonly requestDuration = new RequestHistogram(
+    'atrium_http_request_duration_seconds',
+    'HTTP request duration by method, route and status',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    MAX_SERIES,
+  );
 
   /** Metering, by meter and outcome only: tenant ids never become labels (unbounded, and not for scrapers). */
   readonly usageEvents = new Counter({
@@ -43,21 +41,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** The histogram's child per label set, so a request does not hash its labels again. */
-  private readonly series = new Map<string, Observer>();
-
   constructor() {
+    // A collector in prom-client's histogram format (its typings name only its own metric classes).
+    this.registry.registerMetric(this.requestDuration as unknown as Metric);
     collectDefaultMetrics({ register: this.registry });
   }
 
   observeRequest(method: string, route: string, status: number, durationMs: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.series.get(key);
-    if (!series) {
-      series = this.requestDuration.labels(method, route, String(status));
-      if (this.series.size < MAX_SERIES) this.series.set(key, series);
-    }
-    series.observe(durationMs / 1000);
+    this.requestDuration.observe(this.requestDuration.seriesOf(method, route, status), durationMs / 1000);
   }
 
   render(): Promise<string> {
