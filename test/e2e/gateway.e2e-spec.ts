@@ -169,7 +169,7 @@ describe(`generation gateway (${engine})`, () => {
     const costs = [4 * 2 + 7 * 10, 3 * 2 + 6 * 10];
     const events = await t.dataSource.query(
       `SELECT meter, quantity, cost_micros, model, provider, user_id, api_key_id FROM usage_events
-        WHERE tenant_id = $1 AND reservation_id IS NOT NULL ORDER BY occurred_at`,
+        WHERE tenant_id = $1 AND reservation_id IS NOT NULL AND meter = 'requests' ORDER BY occurred_at`,
       [tenant.id],
     );
     expect(
@@ -197,6 +197,25 @@ describe(`generation gateway (${engine})`, () => {
         user_id: member.id,
         api_key_id: memberKey.id,
       },
+    ]);
+    // The tokens of each call, on their own meters, linked to the call's reservation and at no cost of their own.
+    const tokens = await t.dataSource.query(
+      `SELECT t.meter, t.quantity, t.cost_micros, t.user_id, t.api_key_id FROM usage_events t
+         JOIN usage_events r ON r.tenant_id = t.tenant_id AND r.reservation_id = t.reservation_id AND r.meter = 'requests'
+        WHERE t.tenant_id = $1 AND t.meter IN ('input_tokens', 'output_tokens') ORDER BY r.occurred_at, t.meter`,
+      [tenant.id],
+    );
+    expect(tokens.map((e: Record<string, unknown>) => [e.meter, Number(e.quantity), Number(e.cost_micros)])).toEqual([
+      ['input_tokens', 4, 0],
+      ['output_tokens', 7, 0],
+      ['input_tokens', 3, 0],
+      ['output_tokens', 6, 0],
+    ]);
+    expect(tokens.map((e: Record<string, unknown>) => [e.user_id, e.api_key_id])).toEqual([
+      [null, appKey.id],
+      [null, appKey.id],
+      [member.id, memberKey.id],
+      [member.id, memberKey.id],
     ]);
     const after = await wallet(t, tenant.id);
     expect(after).toEqual({
@@ -231,6 +250,67 @@ describe(`generation gateway (${engine})`, () => {
     ]);
     const held = await t.dataSource.query(`SELECT status FROM reservations WHERE tenant_id = $1`, [tenant.id]);
     expect(held.map((r: { status: string }) => r.status)).toEqual(['committed', 'committed']);
+  });
+
+  it('counts chat tokens against token quotas: the call that uses a quota up passes, the next is refused before anything is held or called', async () => {
+    const { alias } = await upstream([`sk-tokens-${unique()}`]);
+    const tier = `t${unique()}`;
+    const tenant = await newTenant(t);
+    const plan = await newPlan(t, {
+      tier,
+      quotas: [{ meter: 'output_tokens', limit: 10, period: 'day', scope: 'user' }],
+    });
+    await subscribe(t, tenant, plan.code);
+    await grant(t, tenant, 1_000_000);
+    const member = await newUser(t, tenant, 'member');
+    const other = await newUser(t, tenant, 'member');
+    const ask = (token: string) =>
+      chat(token, { model: alias, messages: [{ role: 'user', content: 'tell me a story' }] });
+
+    // 7 output tokens a call: the second passes with 3 left and leaves 14 of 10 used.
+    expect((await ask(member.accessToken)).statusCode).toBe(200);
+    expect((await ask(member.accessToken)).statusCode).toBe(200);
+    const called = fake.requests.length;
+    const refused = await ask(member.accessToken);
+    expect(refused.statusCode).toBe(429);
+    // A day quota resets at the next 00:00 UTC.
+    const resets = refused.json().resetsAt as string;
+    expect(resets).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00Z$/);
+    expect(Date.parse(resets) - Date.now()).toBeLessThanOrEqual(86_400_000);
+    expect(refused.json()).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      detail: `Quota exceeded for output_tokens. Used: 14/10. Resets at ${resets}`,
+      meter: 'output_tokens',
+      used: 14,
+      limit: 10,
+      error: { code: 'quota_exceeded' },
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(fake.requests).toHaveLength(called);
+    const held = await t.dataSource.query(`SELECT status FROM reservations WHERE tenant_id = $1`, [tenant.id]);
+    expect(held.map((r: { status: string }) => r.status)).toEqual(['committed', 'committed']);
+
+    const quotas = await t.http({ method: 'GET', url: '/api/v1/usage/quotas', headers: bearer(member.accessToken) });
+    expect(quotas.json()).toContainEqual(
+      expect.objectContaining({ meter: 'output_tokens', scope: 'user', limit: 10, used: 14, remaining: 0 }),
+    );
+    // The quota is each user's: another member still has all of it. Racing calls each check it before any
+    // has counted, so several may pass; every one that passed is counted once, none lost.
+    const raced = await Promise.all(Array.from({ length: 8 }, () => ask(other.accessToken)));
+    const passed = raced.filter((r) => r.statusCode === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(1);
+    expect(raced.every((r) => r.statusCode === 200 || r.json().code === 'QUOTA_EXCEEDED')).toBe(true);
+    const [counted] = await t.dataSource.query(
+      `SELECT count(*)::int AS events, coalesce(sum(quantity), 0)::int AS tokens FROM usage_events
+        WHERE tenant_id = $1 AND user_id = $2 AND meter = 'output_tokens'`,
+      [tenant.id, other.id],
+    );
+    expect(counted).toEqual({ events: passed, tokens: 7 * passed });
+    const [counter] = await t.dataSource.query(
+      `SELECT used::int FROM quota_counters WHERE tenant_id = $1 AND subject_id = $2 AND meter = 'output_tokens'`,
+      [tenant.id, other.id],
+    );
+    expect(counter.used).toBe(7 * passed);
   });
 
   it('embeds through the official SDK (floats and base64), metering the input tokens; a chat model is refused', async () => {

@@ -196,7 +196,22 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
    * what cannot be covered becomes a shortfall (prepaid) — the balance itself
    * never goes below zero.
    */
-  async commit(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
+  async commit(
+    id: string,
+    input: CommitInput,
+    origin: RequestOrigin,
+    /** Usage on other meters that the call also had (see recordUsed), recorded in the same transaction. */
+    alsoUsed: { meter: string; quantity: number }[] = [],
+  ): Promise<Committed> {
+    if (!alsoUsed.some((u) => u.quantity > 0)) return this.commitHold(id, input, origin);
+    return this.uow.run(async () => {
+      const committed = await this.commitHold(id, input, origin);
+      await this.recordUsed(committed.reservation, alsoUsed, input, origin);
+      return committed;
+    });
+  }
+
+  private async commitHold(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
     const principal = this.context.principal;
     const outcome = await this.reservations.commitHeld(id, {
       ...input,
@@ -245,6 +260,69 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       await this.reservations.endHold(reservation.id, 'released', this.clock.now());
       return true;
     });
+  }
+
+  /**
+   * Refuses (429 QUOTA_EXCEEDED) when a quota of one of `meters` that applies to
+   * the caller is used up. For usage known only after the call (a generation's
+   * tokens, recorded by recordUsed): the call that uses up a quota may pass it by
+   * its own usage, and the next one is refused.
+   */
+  async assertRoom(meters: readonly string[]): Promise<void> {
+    const principal = this.context.principal;
+    const userId = principal.kind === 'user' ? principal.userId! : null;
+    const checks = (await this.policy.allChecks(userId, this.clock.now())).filter((c) => meters.includes(c.meter));
+    if (checks.length === 0) return;
+    const states = await this.counters.states(checks);
+    for (const check of checks) {
+      const { used, reserved } = states.get(counterKey(check))!;
+      if (used + reserved >= check.limit) throw await this.quotaExceeded(check, 1);
+    }
+  }
+
+  /**
+   * Records usage that already happened on other meters than its reservation's
+   * (a generation's input and output tokens): one event per meter, linked to the
+   * reservation and written once however often this runs, counted against the
+   * quotas of those meters but never refused, at no cost of its own (the
+   * reservation's commit carries the cost). Inside the caller's unit of work when there is one.
+   */
+  async recordUsed(
+    reservation: Reservation,
+    uses: { meter: string; quantity: number }[],
+    reported: { model?: string; provider?: string },
+    origin: RequestOrigin,
+  ): Promise<void> {
+    const now = this.clock.now();
+    const events = uses
+      .filter((u) => u.quantity > 0)
+      .map((u) =>
+        usageEvent(
+          {
+            eventId: `reservation:${reservation.id}:${u.meter}`,
+            userId: reservation.userId,
+            apiKeyId: reservation.apiKeyId,
+            reservationId: reservation.id,
+            meter: u.meter,
+            quantity: u.quantity,
+            costMicros: 0,
+            occurredAt: now,
+          },
+          reported,
+          origin,
+        ),
+      );
+    if (events.length === 0) return;
+    await this.uow.run(async () => {
+      const inserted = await this.usage.insertNew(events);
+      const fresh = events.filter((e) => inserted.has(e.eventId));
+      if (fresh.length === 0) return;
+      const quota = await this.quotaBatch(fresh);
+      for (const event of fresh) quota.take(event);
+      await quota.write();
+      await this.daily.aggregate(fresh);
+    });
+    for (const event of events) this.metrics.usageEvents.inc({ meter: event.meter, result: 'accepted' });
   }
 
   async get(id: string): Promise<Reservation> {

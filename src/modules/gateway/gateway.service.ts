@@ -103,6 +103,9 @@ const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMi
  * then commit the actual usage and cost, or release the hold on failure; and
  * record the generation.
  */
+/** The meters of a chat call's tokens, recorded with its commit. */
+const TOKEN_METERS = ['input_tokens', 'output_tokens'] as const;
+
 @Injectable()
 export class GatewayService {
   private readonly logger = new Logger('Gateway');
@@ -605,6 +608,8 @@ export class GatewayService {
    */
   private async begin(route: ModelRoute, hold: Hold, stream: boolean, origin: RequestOrigin): Promise<Metered> {
     const started = performance.now();
+    // Tokens are known only after the call: a used-up token quota refuses the next call.
+    if (route.task === 'chat') await this.metering.assertRoom(TOKEN_METERS);
     const reservation = await this.metering.reserve({
       meter: hold.meter,
       quantity: hold.quantity,
@@ -655,6 +660,12 @@ export class GatewayService {
         metadata: { ...usage, providerModel: answered.target.model },
       },
       metered.origin,
+      metered.route.task === 'chat'
+        ? [
+            { meter: 'input_tokens', quantity: usage.inputTokens },
+            { meter: 'output_tokens', quantity: usage.outputTokens },
+          ]
+        : [],
     );
     await this.record(metered, answered, usage, charge.costMicros, null);
   }

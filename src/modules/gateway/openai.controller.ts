@@ -79,6 +79,10 @@ export class OpenAiController {
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: ChatCompletionDto })
   @ApiForbiddenResponse({ description: 'MODEL_NOT_ALLOWED: the plan tier may not use the model' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'QUOTA_EXCEEDED (meter `requests`, or `input_tokens` / `output_tokens` once used up: tokens count after each call) or RATE_LIMITED',
+  })
   @ApiBadGatewayResponse({ description: 'PROVIDER_ERROR after retries' })
   @ApiServiceUnavailableResponse({ description: 'PROVIDER_NOT_CONFIGURED: nothing serves the model' })
   @ApiGatewayTimeoutResponse({ description: 'PROVIDER_TIMEOUT' })
