@@ -301,6 +301,11 @@ describe(`knowledge bases (${engine})`, () => {
     ]);
     expect(sizes.length).toBe(again.chunkCount);
     expect(sizes.every((row: { tokens: number }) => row.tokens <= 64)).toBe(true);
+    // The document's tokens are its text's, whatever the chunking: the overlap is not counted twice.
+    expect(again.tokenCount).toBe(first.tokenCount);
+    expect(sizes.reduce((sum: number, row: { tokens: number }) => sum + row.tokens, 0)).toBeGreaterThan(
+      again.tokenCount,
+    );
     // Keyword search alone on a base without a model; vector is refused there.
     expect((await call(token, 'POST', '/search', { query: 'topic', mode: 'vector' })).statusCode).toBe(422);
     expect((await call(token, 'POST', '/search', { query: 'Paragraph 7' })).json().mode).toBe('keyword');

@@ -10,6 +10,8 @@ export interface PlanSpec {
   charges?: { meter: string; unitPriceMicros: number; includedQuantity: number }[];
   priceMicros?: number;
   interval?: 'month' | 'year';
+  /** The routing tier the gateway uses (default `test`). */
+  tier?: string;
 }
 
 /** A plan of the test's own (no rate limits or included credits unless asked), created by the super admin. */

@@ -15,7 +15,7 @@ import {
   type VectorStorage,
 } from './knowledge.repository.js';
 import { PROCESS_JOB, type ProcessStep } from './knowledge.service.js';
-import { chunkText } from './processing/chunking.js';
+import { chunkText, tokensOf } from './processing/chunking.js';
 import { ExtractionError, extractText } from './processing/extract.js';
 
 /** Texts embedded per gateway call. */
@@ -117,7 +117,8 @@ export class KnowledgeProcessing implements OnModuleInit, OnApplicationBootstrap
     await this.documents.transition(document.id, ['processing'], 'ready', {
       error: null,
       chunkCount: pieces.length,
-      tokenCount: pieces.reduce((sum, piece) => sum + piece.tokens, 0),
+      // The text's tokens: overlapping chunks would count the overlap twice.
+      tokenCount: tokensOf(text),
       processedAt: this.clock.now(),
     });
   }

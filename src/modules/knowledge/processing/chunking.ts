@@ -22,7 +22,8 @@ export const MAX_CHUNK_SIZE = 8192;
 
 // Documents may quote special-token strings such as <|endoftext|>; here they are ordinary text.
 const PLAIN = { disallowedSpecial: new Set<string>() };
-const tokensOf = (text: string): number => countTokens(text, PLAIN);
+/** The tokens of a text, as chunk sizes count them. */
+export const tokensOf = (text: string): number => countTokens(text, PLAIN);
 const fits = (text: string, limit: number): number | false => isWithinTokenLimit(text, limit, PLAIN);
 
 const HEADING = /^(#{1,6}) (.+?)(?: #+)?$/;
