@@ -12,6 +12,7 @@ import { CreateMediaAndVideos1765100000000 } from './1765100000000-create-media-
 import { CreateKnowledge1765200000000 } from './1765200000000-create-knowledge.js';
 import { KnowledgeSearchFunctions1765300000000 } from './1765300000000-knowledge-search-functions.js';
 import { RecordGenerationFunction1765310000000 } from './1765310000000-record-generation-function.js';
+import { RecordUsedFunction1765320000000 } from './1765320000000-record-used-function.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   CreateKnowledge1765200000000,
   KnowledgeSearchFunctions1765300000000,
   RecordGenerationFunction1765310000000,
+  RecordUsedFunction1765320000000,
 ];

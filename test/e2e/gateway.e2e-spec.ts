@@ -311,6 +311,12 @@ describe(`generation gateway (${engine})`, () => {
       [tenant.id, other.id],
     );
     expect(counter.used).toBe(7 * passed);
+    const [daily] = await t.dataSource.query(
+      `SELECT sum(quantity)::int AS tokens, sum(events)::int AS events, sum(cost_micros)::int AS cost FROM usage_daily
+        WHERE tenant_id = $1 AND user_id = $2 AND meter = 'output_tokens'`,
+      [tenant.id, other.id],
+    );
+    expect(daily).toEqual({ tokens: 7 * passed, events: passed, cost: 0 });
   });
 
   it('embeds through the official SDK (floats and base64), metering the input tokens; a chat model is refused', async () => {

@@ -71,6 +71,8 @@ export interface CommitCall {
   metadata?: Record<string, unknown>;
   clientIp: string | null;
   requestId: string | null;
+  /** Usage on other meters, with the quota counters it counts on (see atrium_record_used). */
+  alsoUsed?: { meter: string; quantity: number; counters: CounterId[] }[];
 }
 
 type CommitRefusal =
@@ -268,8 +270,15 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
 
   /** Commits a held reservation in one database call (see the metering functions migration). */
   async commitHeld(id: string, input: CommitCall): Promise<CommitOutcome> {
+    // With usage on other meters, the same statement records it once the commit has succeeded.
+    const alsoUsed = input.alsoUsed?.filter((u) => u.quantity > 0) ?? [];
     const [row] = await this.call<{ outcome: CommitOutcomeRow }>(
-      `SELECT atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome`,
+      alsoUsed.length === 0
+        ? `SELECT atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome`
+        : `SELECT r.c AS outcome,
+                  CASE WHEN r.c->>'outcome' = 'committed'
+                       THEN atrium_record_used($1, $2, r.c->'reservation', $15::jsonb, $6, $10, $11, $13, $14) END AS used
+             FROM atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r(c)`,
       [
         id,
         input.actor === 'any',
@@ -283,6 +292,21 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
         input.metadata === undefined ? null : JSON.stringify(input.metadata),
         input.clientIp,
         input.requestId,
+        ...(alsoUsed.length === 0
+          ? []
+          : [
+              JSON.stringify(
+                alsoUsed.map((u) => ({
+                  meter: u.meter,
+                  quantity: u.quantity,
+                  counters: u.counters.map((c) => ({
+                    subjectId: c.subjectId,
+                    period: c.period,
+                    windowStart: new Date(c.windowStart).toISOString(),
+                  })),
+                })),
+              ),
+            ]),
       ],
     );
     const outcome = row.outcome;

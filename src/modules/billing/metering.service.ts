@@ -11,6 +11,7 @@ import { BillingPlatformRepository } from './billing-platform.repository.js';
 import { CreditsService } from './credits.service.js';
 import type { Reservation } from './entities/usage.entity.js';
 import {
+  type CommitCall,
   counterKey,
   HoldRefused,
   lockOrder,
@@ -200,26 +201,27 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     id: string,
     input: CommitInput,
     origin: RequestOrigin,
-    /** Usage on other meters that the call also had (see recordUsed), recorded in the same transaction. */
-    alsoUsed: { meter: string; quantity: number }[] = [],
+    /**
+     * Usage the call also had on other meters (a chat call's tokens), recorded by the same statement:
+     * one event per meter, counted on the quotas of `forUser` (the reservation's user), never refused.
+     */
+    alsoUsed?: { forUser: string | null; uses: { meter: string; quantity: number }[] },
   ): Promise<Committed> {
-    if (!alsoUsed.some((u) => u.quantity > 0)) return this.commitHold(id, input, origin);
-    return this.uow.run(async () => {
-      const committed = await this.commitHold(id, input, origin);
-      await this.recordUsed(committed.reservation, alsoUsed, input, origin);
-      return committed;
-    });
-  }
-
-  private async commitHold(id: string, input: CommitInput, origin: RequestOrigin): Promise<Committed> {
+    const now = this.clock.now();
+    let extra: CommitCall['alsoUsed'];
+    if (alsoUsed?.uses.some((u) => u.quantity > 0)) {
+      const checks = await this.policy.allChecks(alsoUsed.forUser, now);
+      extra = alsoUsed.uses.map((u) => ({ ...u, counters: checks.filter((c) => c.meter === u.meter) }));
+    }
     const principal = this.context.principal;
     const outcome = await this.reservations.commitHeld(id, {
       ...input,
       actor: actsForTenant(principal) ? 'any' : principal.kind === 'user' ? principal.userId! : null,
-      now: this.clock.now(),
+      now,
       prepaidPlan: await this.prepaid(),
       clientIp: origin.clientIp,
       requestId: origin.requestId,
+      alsoUsed: extra,
     });
     switch (outcome.outcome) {
       case 'not_found':
@@ -235,6 +237,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         );
     }
     this.metrics.usageEvents.inc({ meter: outcome.reservation.meter, result: 'accepted' });
+    for (const use of extra ?? []) this.metrics.usageEvents.inc({ meter: use.meter, result: 'accepted' });
     if (outcome.debitedMicros > 0) this.metrics.creditsDebited.inc(outcome.debitedMicros);
     const { outcome: _committed, ...committed } = outcome;
     return committed;
@@ -278,51 +281,6 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       const { used, reserved } = states.get(counterKey(check))!;
       if (used + reserved >= check.limit) throw await this.quotaExceeded(check, 1);
     }
-  }
-
-  /**
-   * Records usage that already happened on other meters than its reservation's
-   * (a generation's input and output tokens): one event per meter, linked to the
-   * reservation and written once however often this runs, counted against the
-   * quotas of those meters but never refused, at no cost of its own (the
-   * reservation's commit carries the cost). Inside the caller's unit of work when there is one.
-   */
-  async recordUsed(
-    reservation: Reservation,
-    uses: { meter: string; quantity: number }[],
-    reported: { model?: string; provider?: string },
-    origin: RequestOrigin,
-  ): Promise<void> {
-    const now = this.clock.now();
-    const events = uses
-      .filter((u) => u.quantity > 0)
-      .map((u) =>
-        usageEvent(
-          {
-            eventId: `reservation:${reservation.id}:${u.meter}`,
-            userId: reservation.userId,
-            apiKeyId: reservation.apiKeyId,
-            reservationId: reservation.id,
-            meter: u.meter,
-            quantity: u.quantity,
-            costMicros: 0,
-            occurredAt: now,
-          },
-          reported,
-          origin,
-        ),
-      );
-    if (events.length === 0) return;
-    await this.uow.run(async () => {
-      const inserted = await this.usage.insertNew(events);
-      const fresh = events.filter((e) => inserted.has(e.eventId));
-      if (fresh.length === 0) return;
-      const quota = await this.quotaBatch(fresh);
-      for (const event of fresh) quota.take(event);
-      await quota.write();
-      await this.daily.aggregate(fresh);
-    });
-    for (const event of events) this.metrics.usageEvents.inc({ meter: event.meter, result: 'accepted' });
   }
 
   async get(id: string): Promise<Reservation> {

@@ -66,7 +66,7 @@ interface Hold {
 /** A call in progress: its route, its hold, whether it streams, when it started, where it came from. */
 interface Metered {
   route: ModelRoute;
-  reservation: { id: string };
+  reservation: { id: string; userId: string | null };
   stream: boolean;
   started: number;
   origin: RequestOrigin;
@@ -661,11 +661,14 @@ export class GatewayService {
       },
       metered.origin,
       metered.route.task === 'chat'
-        ? [
-            { meter: 'input_tokens', quantity: usage.inputTokens },
-            { meter: 'output_tokens', quantity: usage.outputTokens },
-          ]
-        : [],
+        ? {
+            forUser: metered.reservation.userId,
+            uses: [
+              { meter: 'input_tokens', quantity: usage.inputTokens },
+              { meter: 'output_tokens', quantity: usage.outputTokens },
+            ],
+          }
+        : undefined,
     );
     await this.record(metered, answered, usage, charge.costMicros, null);
   }
