@@ -268,7 +268,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   /**
    * Refuses (429 QUOTA_EXCEEDED) when a quota of one of `meters` that applies to
    * the caller is used up. For usage known only after the call (a generation's
-   * tokens, recorded by recordUsed): the call that uses up a quota may pass it by
+   * tokens, recorded with the commit as `alsoUsed`): the call that uses up a quota may pass it by
    * its own usage, and the next one is refused.
    */
   async assertRoom(meters: readonly string[]): Promise<void> {
