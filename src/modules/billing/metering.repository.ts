@@ -36,6 +36,13 @@ const counterColumns = (checks: CounterId[]) => [
   checks.map((c) => new Date(c.windowStart).toISOString()),
 ];
 
+/** A counter as the metering functions take it in JSON (a reservation's holds, usage recorded with a commit). */
+const counterHold = (c: QuotaCheck): CounterHold => ({
+  subjectId: c.subjectId,
+  period: c.period,
+  windowStart: c.windowStart.toISOString(),
+});
+
 /** SQLSTATEs the metering functions raise when a hold does not fit (see the metering functions migration). */
 const QUOTA_EXCEEDED_STATE = 'AQ001';
 const INSUFFICIENT_CREDITS_STATE = 'AQ002';
@@ -71,8 +78,8 @@ export interface CommitCall {
   metadata?: Record<string, unknown>;
   clientIp: string | null;
   requestId: string | null;
-  /** Usage on other meters, with the quota counters it counts on (see atrium_record_used). */
-  alsoUsed?: { meter: string; quantity: number; counters: CounterId[] }[];
+  /** Usage on other meters (quantities above zero), with the quota counters it counts on (see atrium_record_used). */
+  alsoUsed?: { meter: string; quantity: number; counters: QuotaCheck[] }[];
 }
 
 type CommitRefusal =
@@ -228,11 +235,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
     prepaid: boolean,
   ): Promise<Reservation | null> {
     const id = randomUUID();
-    const holds: CounterHold[] = checks.map((c) => ({
-      subjectId: c.subjectId,
-      period: c.period,
-      windowStart: c.windowStart.toISOString(),
-    }));
+    const holds = checks.map(counterHold);
     let rows: { created_at: Date }[];
     try {
       rows = await this.call<{ created_at: Date }>(
@@ -271,7 +274,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
   /** Commits a held reservation in one database call (see the metering functions migration). */
   async commitHeld(id: string, input: CommitCall): Promise<CommitOutcome> {
     // With usage on other meters, the same statement records it once the commit has succeeded.
-    const alsoUsed = input.alsoUsed?.filter((u) => u.quantity > 0) ?? [];
+    const alsoUsed = input.alsoUsed ?? [];
     const [row] = await this.call<{ outcome: CommitOutcomeRow }>(
       alsoUsed.length === 0
         ? `SELECT atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome`
@@ -296,15 +299,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
           ? []
           : [
               JSON.stringify(
-                alsoUsed.map((u) => ({
-                  meter: u.meter,
-                  quantity: u.quantity,
-                  counters: u.counters.map((c) => ({
-                    subjectId: c.subjectId,
-                    period: c.period,
-                    windowStart: new Date(c.windowStart).toISOString(),
-                  })),
-                })),
+                alsoUsed.map((u) => ({ meter: u.meter, quantity: u.quantity, counters: u.counters.map(counterHold) })),
               ),
             ]),
       ],

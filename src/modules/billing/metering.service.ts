@@ -208,10 +208,11 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     alsoUsed?: { forUser: string | null; uses: { meter: string; quantity: number }[] },
   ): Promise<Committed> {
     const now = this.clock.now();
+    const uses = alsoUsed?.uses.filter((u) => u.quantity > 0) ?? [];
     let extra: CommitCall['alsoUsed'];
-    if (alsoUsed?.uses.some((u) => u.quantity > 0)) {
-      const checks = await this.policy.allChecks(alsoUsed.forUser, now);
-      extra = alsoUsed.uses.map((u) => ({ ...u, counters: checks.filter((c) => c.meter === u.meter) }));
+    if (uses.length > 0) {
+      const checks = await this.policy.allChecks(alsoUsed!.forUser, now);
+      extra = uses.map((u) => ({ ...u, counters: checks.filter((c) => c.meter === u.meter) }));
     }
     const principal = this.context.principal;
     const outcome = await this.reservations.commitHeld(id, {
@@ -272,8 +273,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
    * its own usage, and the next one is refused.
    */
   async assertRoom(meters: readonly string[]): Promise<void> {
-    const principal = this.context.principal;
-    const userId = principal.kind === 'user' ? principal.userId! : null;
+    const userId = await this.subjectOf(undefined);
     const checks = (await this.policy.allChecks(userId, this.clock.now())).filter((c) => meters.includes(c.meter));
     if (checks.length === 0) return;
     const states = await this.counters.states(checks);

@@ -94,6 +94,9 @@ interface Answered<T> {
 
 const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMillion) / 1_000_000);
 
+/** The meters of a chat call's tokens, recorded with its commit. */
+const TOKEN_METERS = ['input_tokens', 'output_tokens'] as const;
+
 /**
  * The generation gateway's calls. Each, in order: route the model alias for
  * the caller's plan tier, hold quota and credits (a reservation estimated
@@ -103,9 +106,6 @@ const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMi
  * then commit the actual usage and cost, or release the hold on failure; and
  * record the generation.
  */
-/** The meters of a chat call's tokens, recorded with its commit. */
-const TOKEN_METERS = ['input_tokens', 'output_tokens'] as const;
-
 @Injectable()
 export class GatewayService {
   private readonly logger = new Logger('Gateway');
