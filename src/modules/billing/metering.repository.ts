@@ -136,6 +136,24 @@ export function lockOrder<T extends CounterId>(checks: T[]): T[] {
     .map(({ check }) => check);
 }
 
+interface CounterRow {
+  subject_id: string;
+  meter: string;
+  period: string;
+  window_start: Date;
+  used: string;
+  reserved: string;
+}
+
+function statesByKey(rows: CounterRow[]): Map<string, CounterState> {
+  return new Map(
+    rows.map((r) => [
+      counterKey({ subjectId: r.subject_id, meter: r.meter, period: r.period, windowStart: r.window_start }),
+      { used: Number(r.used), reserved: Number(r.reserved) },
+    ]),
+  );
+}
+
 /**
  * Quota counters. Each hold or use is one conditional statement on the
  * counter's row (created on first use), so N concurrent uses of remaining
@@ -153,45 +171,36 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
    */
   async lockAll(checks: QuotaCheck[]): Promise<Map<string, CounterState>> {
     if (checks.length === 0) return new Map();
-    await this.query(
-      `INSERT INTO quota_counters (tenant_id, subject_id, meter, period, window_start)
-       SELECT $1, s, m, p, w FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS v(s, m, p, w)
-       ON CONFLICT (tenant_id, subject_id, meter, period, window_start) DO NOTHING`,
+    // One statement: the no-op update on conflict locks an existing row as the insert locks a new one,
+    // in the order given (the position), and both answer the row's state.
+    const rows = await this.query<CounterRow>(
+      `INSERT INTO quota_counters AS c (tenant_id, subject_id, meter, period, window_start)
+       SELECT $1, v.s, v.m, v.p, v.w
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS v(s, m, p, w, position)
+        ORDER BY v.position
+       ON CONFLICT (tenant_id, subject_id, meter, period, window_start) DO UPDATE SET used = c.used
+       RETURNING c.subject_id, c.meter, c.period, c.window_start, c.used, c.reserved`,
       counterColumns(checks),
     );
-    return this.read(checks, 'FOR UPDATE OF c');
+    return statesByKey(rows);
   }
 
   /** The state of each counter (zero for one not used yet), by counterKey; one statement, no locks. */
   async states(checks: CounterId[]): Promise<Map<string, CounterState>> {
-    const found = checks.length === 0 ? new Map<string, CounterState>() : await this.read(checks, '');
+    const found = checks.length === 0 ? new Map<string, CounterState>() : await this.read(checks);
     return new Map(checks.map((c) => [counterKey(c), found.get(counterKey(c)) ?? { used: 0, reserved: 0 }]));
   }
 
-  private async read(checks: CounterId[], lock: '' | 'FOR UPDATE OF c'): Promise<Map<string, CounterState>> {
-    const rows = await this.query<{
-      subject_id: string;
-      meter: string;
-      period: string;
-      window_start: Date;
-      used: string;
-      reserved: string;
-    }>(
+  private async read(checks: CounterId[]): Promise<Map<string, CounterState>> {
+    const rows = await this.query<CounterRow>(
       `SELECT c.subject_id, c.meter, c.period, c.window_start, c.used, c.reserved
          FROM quota_counters c
          JOIN unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS v(s, m, p, w)
            ON c.subject_id = v.s AND c.meter = v.m AND c.period = v.p AND c.window_start = v.w
-        WHERE c.tenant_id = $1
-        ORDER BY c.subject_id, c.meter, c.period, c.window_start
-          ${lock}`,
+        WHERE c.tenant_id = $1`,
       counterColumns(checks),
     );
-    return new Map(
-      rows.map((r) => [
-        counterKey({ subjectId: r.subject_id, meter: r.meter, period: r.period, windowStart: r.window_start }),
-        { used: Number(r.used), reserved: Number(r.reserved) },
-      ]),
-    );
+    return statesByKey(rows);
   }
 
   /** Adds each quantity to its counter's `used` (rows locked by lockAll in this unit of work). */
