@@ -13,6 +13,7 @@ import { CreateKnowledge1765200000000 } from './1765200000000-create-knowledge.j
 import { KnowledgeSearchFunctions1765300000000 } from './1765300000000-knowledge-search-functions.js';
 import { RecordGenerationFunction1765310000000 } from './1765310000000-record-generation-function.js';
 import { RecordUsedFunction1765320000000 } from './1765320000000-record-used-function.js';
+import { IngestEventsFunction1765330000000 } from './1765330000000-ingest-events-function.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   KnowledgeSearchFunctions1765300000000,
   RecordGenerationFunction1765310000000,
   RecordUsedFunction1765320000000,
+  IngestEventsFunction1765330000000,
 ];

@@ -506,6 +506,90 @@ describe('billing: usage events, rate limits, reports', () => {
     expect([unknown.statusCode, unknown.json().code]).toEqual([422, 'UNKNOWN_METER']);
   });
 
+  it("admits a batch's events in order against the credits and quota left, debiting the accepted ones in one entry", async () => {
+    const tenant = await newTenant(t);
+    const plan = await newPlan(t, { quotas: [{ meter: 'images', limit: 3, period: 'day', scope: 'user' }] });
+    await subscribe(t, tenant, plan.code);
+    await grant(t, tenant, 25);
+    const member = await newUser(t, tenant, 'member');
+    // A hold of 5 leaves 20 available.
+    expect((await reserve(t, member, { meter: 'requests', quantity: 1, estimatedCostMicros: 5 })).statusCode).toBe(201);
+    const res = await postEvents(t, member, [
+      { id: 'a', meter: 'images', quantity: 1, costMicros: 10 },
+      { id: 'b', meter: 'images', quantity: 1, costMicros: 15 },
+      { id: 'c', meter: 'images', quantity: 1, costMicros: 10 },
+      { id: 'd', meter: 'requests', quantity: 1, costMicros: 1 },
+      { id: 'e', meter: 'images', quantity: 2 },
+      { id: 'f', meter: 'images', quantity: 1 },
+    ]);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    expect(res.json().results).toEqual([
+      { id: 'a', result: 'accepted' },
+      {
+        id: 'b',
+        result: 'error',
+        code: 'INSUFFICIENT_CREDITS',
+        reason: 'Insufficient credits: 10 micros available, 15 required.',
+      },
+      { id: 'c', result: 'accepted' },
+      {
+        id: 'd',
+        result: 'error',
+        code: 'INSUFFICIENT_CREDITS',
+        reason: 'Insufficient credits: 0 micros available, 1 required.',
+      },
+      {
+        id: 'e',
+        result: 'error',
+        code: 'QUOTA_EXCEEDED',
+        reason: `Quota exceeded for images. Used: 2/3. Resets at ${tomorrow}T00:00:00Z`,
+      },
+      { id: 'f', result: 'accepted' },
+    ]);
+    expect(await wallet(t, tenant.id)).toEqual({ balance: 5, reserved: 5, shortfall: 0, ledgerSum: 5 });
+    const debits = await t.dataSource.query(
+      `SELECT amount_micros::int AS amount, balance_after_micros::int AS after, reason FROM ledger_entries
+        WHERE tenant_id = $1 AND kind = 'debit'`,
+      [tenant.id],
+    );
+    expect(debits).toEqual([{ amount: -20, after: 5, reason: 'Usage events (3)' }]);
+    const stored = await t.dataSource.query(
+      `SELECT event_id, api_key_id, client_ip, request_id IS NOT NULL AS has_request FROM usage_events
+        WHERE tenant_id = $1 ORDER BY event_id`,
+      [tenant.id],
+    );
+    expect(stored.map((r: { event_id: string }) => r.event_id)).toEqual(['a', 'c', 'f']);
+    expect(stored[0]).toMatchObject({ api_key_id: null, client_ip: '127.0.0.1', has_request: true });
+    const [daily] = await t.dataSource.query(
+      `SELECT sum(quantity)::int AS quantity, sum(cost_micros)::int AS cost, sum(events)::int AS events
+         FROM usage_daily WHERE tenant_id = $1`,
+      [tenant.id],
+    );
+    expect(daily).toEqual({ quantity: 3, cost: 20, events: 3 });
+    expect(await counters(t, tenant.id, 'images')).toEqual([
+      { subjectId: member.id, period: 'day', used: 3, reserved: 0 },
+    ]);
+  });
+
+  it('debits a postpaid batch as far as the balance goes and records every event', async () => {
+    const tenant = await newTenant(t);
+    const plan = await newPlan(t, { billingMode: 'postpaid' });
+    await subscribe(t, tenant, plan.code);
+    await grant(t, tenant, 10);
+    const member = await newUser(t, tenant, 'member');
+    const res = await postEvents(t, member, [
+      { id: 'p1', meter: 'requests', quantity: 1, costMicros: 8 },
+      { id: 'p2', meter: 'requests', quantity: 1, costMicros: 8 },
+    ]);
+    expect(res.json()).toMatchObject({ accepted: 2, errors: 0 });
+    expect(await wallet(t, tenant.id)).toEqual({ balance: 0, reserved: 0, shortfall: 0, ledgerSum: 0 });
+    const [daily] = await t.dataSource.query(
+      `SELECT sum(cost_micros)::int AS cost, sum(events)::int AS events FROM usage_daily WHERE tenant_id = $1`,
+      [tenant.id],
+    );
+    expect(daily).toEqual({ cost: 16, events: 2 });
+  });
+
   it('stores every field of an event exactly, whatever characters its text holds', async () => {
     const tenant = await newTenant(t);
     const member = await newUser(t, tenant, 'member');

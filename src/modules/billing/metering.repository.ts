@@ -165,26 +165,6 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
     super(QuotaCounter, uow, context);
   }
 
-  /**
-   * Creates the counters that do not exist yet and locks all of them (in the
-   * order given) until the unit of work ends; returns their state by counterKey.
-   */
-  async lockAll(checks: QuotaCheck[]): Promise<Map<string, CounterState>> {
-    if (checks.length === 0) return new Map();
-    // One statement: the no-op update on conflict locks an existing row as the insert locks a new one,
-    // in the order given (the position), and both answer the row's state.
-    const rows = await this.query<CounterRow>(
-      `INSERT INTO quota_counters AS c (tenant_id, subject_id, meter, period, window_start)
-       SELECT $1, v.s, v.m, v.p, v.w
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS v(s, m, p, w, position)
-        ORDER BY v.position
-       ON CONFLICT (tenant_id, subject_id, meter, period, window_start) DO UPDATE SET used = c.used
-       RETURNING c.subject_id, c.meter, c.period, c.window_start, c.used, c.reserved`,
-      counterColumns(checks),
-    );
-    return statesByKey(rows);
-  }
-
   /** The state of each counter (zero for one not used yet), by counterKey; one statement, no locks. */
   async states(checks: CounterId[]): Promise<Map<string, CounterState>> {
     const found = checks.length === 0 ? new Map<string, CounterState>() : await this.read(checks);
@@ -201,23 +181,6 @@ export class QuotaCountersRepository extends TenantScopedRepository<QuotaCounter
       counterColumns(checks),
     );
     return statesByKey(rows);
-  }
-
-  /** Adds each quantity to its counter's `used` (rows locked by lockAll in this unit of work). */
-  async addUsed(uses: { check: QuotaCheck; quantity: number }[]): Promise<void> {
-    if (uses.length === 0) return;
-    await this.query(
-      `UPDATE quota_counters c SET used = c.used + v.q
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[]) AS v(s, m, p, w, q)
-        WHERE c.tenant_id = $1 AND c.subject_id = v.s AND c.meter = v.m AND c.period = v.p AND c.window_start = v.w`,
-      [
-        uses.map((u) => u.check.subjectId),
-        uses.map((u) => u.check.meter),
-        uses.map((u) => u.check.period),
-        uses.map((u) => u.check.windowStart.toISOString()),
-        uses.map((u) => u.quantity),
-      ],
-    );
   }
 }
 

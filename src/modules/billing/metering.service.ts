@@ -21,7 +21,7 @@ import {
 } from './metering.repository.js';
 import { PlanCache } from './plan-cache.js';
 import { QuotaPolicy } from './quota-policy.service.js';
-import { type NewUsageEvent, UsageDailyRepository, UsageRepository } from './usage.repository.js';
+import { type NewEvent, UsageRepository } from './usage.repository.js';
 import { holdableMicros, WalletRepository } from './wallet.repository.js';
 import { isoSeconds } from './windows.js';
 
@@ -94,27 +94,6 @@ export const requestOrigin = (request: { id: unknown }, ip: string): RequestOrig
   requestId: String(request.id),
 });
 
-/** A succeeded usage event: what was used, what the caller reported with it, and where the request came from. */
-function usageEvent(
-  use: Pick<
-    NewUsageEvent,
-    'eventId' | 'userId' | 'apiKeyId' | 'reservationId' | 'meter' | 'quantity' | 'costMicros' | 'occurredAt'
-  >,
-  reported: { model?: string; provider?: string; metadata?: Record<string, unknown> },
-  origin: RequestOrigin,
-): NewUsageEvent {
-  return {
-    ...use,
-    model: reported.model ?? null,
-    provider: reported.provider ?? null,
-    metadata: reported.metadata ?? null,
-    latencyMs: null,
-    status: 'succeeded',
-    clientIp: origin.clientIp,
-    requestId: origin.requestId,
-  };
-}
-
 /**
  * Metering: reservations hold quota and credits, commits record the actual
  * usage and cost, usage events record usage directly. Every check and change
@@ -136,7 +115,6 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     private readonly reservations: ReservationsRepository,
     private readonly wallet: WalletRepository,
     private readonly usage: UsageRepository,
-    private readonly daily: UsageDailyRepository,
     private readonly policy: QuotaPolicy,
     private readonly plans: PlanCache,
     private readonly credits: CreditsService,
@@ -299,7 +277,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     const principal = this.context.principal;
     const now = this.clock.now();
     const results: EventResult[] = new Array(inputs.length);
-    const candidates: { index: number; event: NewUsageEvent }[] = [];
+    const candidates: { index: number; event: NewEvent }[] = [];
     const seen = new Set<string>();
     const knownUsers = await this.activeUsers([
       ...new Set(inputs.map((e) => e.userId).filter((u): u is string => u !== undefined)),
@@ -330,67 +308,48 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       }
       candidates.push({
         index,
-        event: usageEvent(
-          {
-            eventId: input.id,
-            userId,
-            apiKeyId: principal.apiKeyId ?? null,
-            reservationId: null,
-            meter: input.meter,
-            quantity: input.quantity,
-            costMicros: input.costMicros ?? 0,
-            occurredAt,
-          },
-          input,
-          origin,
-        ),
+        event: {
+          eventId: input.id,
+          userId,
+          meter: input.meter,
+          quantity: input.quantity,
+          costMicros: input.costMicros ?? 0,
+          model: input.model ?? null,
+          provider: input.provider ?? null,
+          metadata: input.metadata ?? null,
+          occurredAt,
+        },
       });
     });
     if (candidates.length > 0) {
-      if (candidates.some((c) => c.event.costMicros > 0)) await this.credits.ensureIncluded();
-      await this.uow.run(async () => {
-        const inserted = await this.usage.insertNew(candidates.map((c) => c.event));
-        const accepted: NewUsageEvent[] = [];
-        const rejected: string[] = [];
-        const prepaid = await this.prepaid();
-        const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
-        for (const { index, event } of candidates) {
-          if (!inserted.has(event.eventId)) results[index] = { id: event.eventId, result: 'duplicate' };
-        }
-        // Counters, then the wallet, then the daily aggregate, as on every path.
-        const quota = await this.quotaBatch(fresh.map((c) => c.event));
-        const costly = fresh.some((c) => c.event.costMicros > 0);
-        const wallet = costly ? await this.wallet.lockState() : undefined;
-        let available = wallet ? holdableMicros(wallet) : 0;
-        for (const { index, event } of fresh) {
-          const rowId = inserted.get(event.eventId)!;
-          const refusal =
-            prepaid && event.costMicros > available ? insufficient(available, event.costMicros) : quota.admit(event);
-          if (refusal) {
-            rejected.push(rowId);
-            results[index] = { id: event.eventId, result: 'error', ...refusal };
-            continue;
-          }
-          quota.take(event);
-          if (prepaid) available -= event.costMicros;
-          accepted.push(event);
-          results[index] = { id: event.eventId, result: 'accepted' };
-        }
-        await this.usage.deleteByIds(rejected);
-        await quota.write();
-        const total = accepted.reduce((sum, e) => sum + e.costMicros, 0);
-        if (total > 0) {
-          const settlement = await this.wallet.settle(
-            0,
-            total,
-            `Usage events (${accepted.length})`,
-            `request:${origin.requestId ?? ''}`,
-            false,
-          );
-          this.metrics.creditsDebited.inc(settlement.debitedMicros);
-        }
-        await this.daily.aggregate(accepted);
+      const events = candidates.map((c) => c.event);
+      if (events.some((e) => e.costMicros > 0)) await this.credits.ensureIncluded();
+      const { counters, links } = await this.quotaLinks(events);
+      const outcome = await this.usage.ingest({
+        events,
+        counters,
+        links,
+        prepaid: await this.prepaid(),
+        apiKeyId: principal.apiKeyId ?? null,
+        origin,
       });
+      for (const { index, event } of candidates) results[index] = { id: event.eventId, result: 'accepted' };
+      for (const n of outcome.duplicates) {
+        results[candidates[n].index] = { id: events[n].eventId, result: 'duplicate' };
+      }
+      for (const refusal of outcome.refused) {
+        const { index, event } = candidates[refusal.event];
+        let reason: { code: string; reason: string };
+        if (refusal.kind === 'credits') {
+          reason = insufficient(refusal.availableMicros, event.costMicros);
+        } else {
+          const check = counters[refusal.counter];
+          this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
+          reason = { code: BillingErrorCode.QUOTA_EXCEEDED, reason: quotaExceededReason(check, refusal.taken) };
+        }
+        results[index] = { id: event.eventId, result: 'error', ...reason };
+      }
+      if (outcome.debitedMicros > 0) this.metrics.creditsDebited.inc(outcome.debitedMicros);
     }
     inputs.forEach((input, index) =>
       this.metrics.usageEvents.inc({
@@ -467,61 +426,31 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * The quota counters a batch of events touches, locked (in lock order) until
-   * the unit of work ends and read once; events are then admitted one by one in
-   * memory against what is left, and the counts written once per counter.
+   * The quota counters a batch of events counts on, in lock order, and each
+   * event's counters as indexes into them (the database admits the events one
+   * by one against what is left; see UsageRepository.ingest).
    */
-  private async quotaBatch(events: NewUsageEvent[]) {
-    type Entry = { check: QuotaCheck; room: number; taken: number };
-    // Each event's counters, by reference: the key string is built once per check, not per look-up.
-    const entriesOf = new Map<NewUsageEvent, Entry[]>();
-    const counters = new Map<string, Entry>();
+  private async quotaLinks(events: NewEvent[]): Promise<{ counters: QuotaCheck[]; links: number[][] }> {
+    const checks = new Map<string, QuotaCheck>();
+    const keysOf: string[][] = [];
     // Every window starts at 00:00 UTC, so one user's quotas are the same all day: worked out once per user and day.
     const quotasOf = new Map<string, Promise<QuotaCheck[]>>();
     for (const event of events) {
       const day = `${event.userId ?? ''}|${event.occurredAt.toISOString().slice(0, 10)}`;
       let quotas = quotasOf.get(day);
       if (!quotas) quotasOf.set(day, (quotas = this.policy.allChecks(event.userId, event.occurredAt)));
-      const entries: Entry[] = [];
-      for (const check of (await quotas).filter((c) => c.meter === event.meter)) {
+      const keys: string[] = [];
+      for (const check of await quotas) {
+        if (check.meter !== event.meter) continue;
         const key = counterKey(check);
-        let entry = counters.get(key);
-        if (!entry) counters.set(key, (entry = { check, room: 0, taken: 0 }));
-        entries.push(entry);
+        if (!checks.has(key)) checks.set(key, check);
+        keys.push(key);
       }
-      entriesOf.set(event, entries);
+      keysOf.push(keys);
     }
-    const locked = await this.counters.lockAll(lockOrder([...counters.values()].map((c) => c.check)));
-    for (const [key, entry] of counters) {
-      const state = locked.get(key) ?? { used: 0, reserved: 0 };
-      entry.room = entry.check.limit - state.used - state.reserved;
-    }
-    return {
-      admit: (event: NewUsageEvent): { code: string; reason: string } | null => {
-        for (const entry of entriesOf.get(event) ?? []) {
-          const { check } = entry;
-          if (event.quantity > entry.room) {
-            this.metrics.quotaRejections.inc({ meter: check.meter, period: check.period });
-            const taken = check.limit - entry.room;
-            return {
-              code: BillingErrorCode.QUOTA_EXCEEDED,
-              reason: quotaExceededReason(check, taken),
-            };
-          }
-        }
-        return null;
-      },
-      take: (event: NewUsageEvent) => {
-        for (const entry of entriesOf.get(event) ?? []) {
-          entry.room -= event.quantity;
-          entry.taken += event.quantity;
-        }
-      },
-      write: () =>
-        this.counters.addUsed(
-          [...counters.values()].filter((c) => c.taken > 0).map((c) => ({ check: c.check, quantity: c.taken })),
-        ),
-    };
+    const counters = lockOrder([...checks.values()]);
+    const position = new Map(counters.map((check, i) => [counterKey(check), i]));
+    return { counters, links: keysOf.map((keys) => keys.map((key) => position.get(key)!)) };
   }
 
   private async heldReservation(id: string): Promise<Reservation> {

@@ -3,26 +3,51 @@ import { RequestContext } from '../../core/context/request-context.js';
 import { TenantScopedRepository } from '../../core/database/tenant-scoped.repository.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
 import { UsageDaily, UsageEvent } from './entities/usage.entity.js';
+import type { QuotaCheck } from './metering.repository.js';
 
 /** "No user" / "no key" in aggregate keys, which cannot hold NULL. */
 export const NONE = '00000000-0000-0000-0000-000000000000';
 
-export interface NewUsageEvent {
+/** A usage event a tenant app reports, as recorded (see UsageRepository.ingest). */
+export interface NewEvent {
   eventId: string;
   userId: string | null;
-  apiKeyId: string | null;
-  reservationId: string | null;
   meter: string;
   quantity: number;
   costMicros: number;
   model: string | null;
   provider: string | null;
-  latencyMs: number | null;
-  status: string;
-  clientIp: string | null;
-  requestId: string | null;
   metadata: Record<string, unknown> | null;
   occurredAt: Date;
+}
+
+/** A batch of new events for UsageRepository.ingest. */
+export interface IngestBatch {
+  /** In the order they are admitted. */
+  events: NewEvent[];
+  /** The quota counters the events count on, in lock order. */
+  counters: QuotaCheck[];
+  /** Each event's counters, as indexes into `counters`. */
+  links: number[][];
+  prepaid: boolean;
+  apiKeyId: string | null;
+  origin: { clientIp: string | null; requestId: string | null };
+}
+
+/** What became of a batch: events (by index) that were duplicates or were refused, and what was debited. */
+export interface IngestOutcome {
+  duplicates: number[];
+  refused: (
+    | { event: number; kind: 'credits'; availableMicros: number }
+    | { event: number; kind: 'quota'; counter: number; taken: number }
+  )[];
+  debitedMicros: number;
+}
+
+interface IngestRow {
+  duplicates: number[];
+  refused: ([number, 'credits', number] | [number, 'quota', number, number])[];
+  debited: number;
 }
 
 export const GROUP_COLUMNS = {
@@ -62,37 +87,6 @@ export const usageTotals = (r: UsageSums): Omit<UsageRow, 'key'> => ({
   events: Number(r.events),
 });
 
-/** The event columns after the tenant: name, the type its array is cast to, and the value of an event. */
-const EVENT_COLUMNS: readonly (readonly [string, string, (e: NewUsageEvent) => unknown])[] = [
-  ['event_id', 'varchar', (e) => e.eventId],
-  ['user_id', 'uuid', (e) => e.userId],
-  ['api_key_id', 'uuid', (e) => e.apiKeyId],
-  ['reservation_id', 'uuid', (e) => e.reservationId],
-  ['meter', 'varchar', (e) => e.meter],
-  ['quantity', 'bigint', (e) => e.quantity],
-  ['cost_micros', 'bigint', (e) => e.costMicros],
-  ['model', 'varchar', (e) => e.model],
-  ['provider', 'varchar', (e) => e.provider],
-  ['latency_ms', 'int', (e) => e.latencyMs],
-  ['status', 'varchar', (e) => e.status],
-  ['client_ip', 'varchar', (e) => e.clientIp],
-  ['request_id', 'varchar', (e) => e.requestId],
-  ['metadata', 'jsonb', (e) => (e.metadata === null ? null : JSON.stringify(e.metadata))],
-  ['occurred_at', 'timestamptz', (e) => e.occurredAt.toISOString()],
-];
-
-/**
- * One statement text for any batch size: each column arrives as one array, so the
- * statement is short, its parameters few, and PostgreSQL parses the same text every time.
- */
-const INSERT_EVENTS = `INSERT INTO usage_events (tenant_id, ${EVENT_COLUMNS.map(([c]) => c).join(', ')})
-  SELECT $1, ${EVENT_COLUMNS.map(([c]) => `e.${c}`).join(', ')}
-    FROM unnest(${EVENT_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(', ')})
-         WITH ORDINALITY AS e(${EVENT_COLUMNS.map(([c]) => c).join(', ')}, position)
-   ORDER BY e.position
-  ON CONFLICT (tenant_id, event_id) DO NOTHING
-  RETURNING id, event_id`;
-
 /**
  * Usage events and the daily aggregates reports read. Events are written with
  * their caller-given id as a per-tenant unique key, so the same event posted
@@ -105,21 +99,58 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
     super(UsageEvent, uow, context);
   }
 
-  /** Inserts the events that are new; returns the ids (event id → row id) of those it inserted. */
-  async insertNew(events: NewUsageEvent[]): Promise<Map<string, string>> {
-    if (events.length === 0) return new Map();
-    // One order for every writer, so concurrent batches sharing ids cannot deadlock.
-    const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-    const rows = await this.query<{ id: string; event_id: string }>(
-      INSERT_EVENTS,
-      EVENT_COLUMNS.map(([, , value]) => sorted.map(value)),
-    );
-    return new Map(rows.map((r) => [r.event_id, r.id]));
-  }
-
-  async deleteByIds(ids: string[]): Promise<void> {
-    if (ids.length > 0)
-      await this.query(`DELETE FROM usage_events WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [ids]);
+  /**
+   * Records a batch in one database call (see the ingest events function
+   * migration): new events are inserted (an id already recorded, also by a
+   * batch racing this one, is a duplicate), then admitted one by one against
+   * the wallet (prepaid) and their quota counters, all locked until it ends; the
+   * admitted ones count on the counters, the wallet (one debit entry) and the
+   * daily aggregates, the refused ones leave nothing behind.
+   */
+  async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+    const links: number[] = [];
+    const events = batch.events.map((e, i) => {
+      for (const counter of batch.links[i]) links.push(counter + 1);
+      return {
+        n: i + 1,
+        event_id: e.eventId,
+        user_id: e.userId ?? undefined,
+        meter: e.meter,
+        quantity: e.quantity,
+        cost_micros: e.costMicros,
+        model: e.model ?? undefined,
+        provider: e.provider ?? undefined,
+        metadata: e.metadata ?? undefined,
+        occurred_at: e.occurredAt.toISOString(),
+        links_end: links.length,
+      };
+    });
+    const counters = batch.counters.map((c, i) => ({
+      n: i + 1,
+      subject_id: c.subjectId,
+      meter: c.meter,
+      period: c.period,
+      window_start: c.windowStart.toISOString(),
+      lim: c.limit,
+    }));
+    const [{ r }] = await this.call<{ r: IngestRow }>(`SELECT atrium_ingest($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`, [
+      JSON.stringify(events),
+      JSON.stringify(counters),
+      links,
+      batch.prepaid,
+      batch.apiKeyId,
+      batch.origin.clientIp,
+      batch.origin.requestId,
+    ]);
+    return {
+      duplicates: r.duplicates.map((n) => n - 1),
+      refused: r.refused.map(([n, kind, a, b]) =>
+        kind === 'credits'
+          ? { event: n - 1, kind, availableMicros: Number(a) }
+          : { event: n - 1, kind: 'quota', counter: Number(a) - 1, taken: Number(b) },
+      ),
+      debitedMicros: Number(r.debited),
+    };
   }
 }
 
@@ -128,47 +159,6 @@ export class UsageRepository extends TenantScopedRepository<UsageEvent> {
 export class UsageDailyRepository extends TenantScopedRepository<UsageDaily> {
   constructor(uow: UnitOfWork, context: RequestContext) {
     super(UsageDaily, uow, context);
-  }
-
-  /** Adds accepted events to the daily aggregates (one upsert; rows in one order). */
-  async aggregate(events: NewUsageEvent[]): Promise<void> {
-    const groups = new Map<string, { key: unknown[]; quantity: number; cost: number; events: number }>();
-    for (const e of events) {
-      const key = [
-        e.occurredAt.toISOString().slice(0, 10),
-        e.meter,
-        e.userId ?? NONE,
-        e.apiKeyId ?? NONE,
-        e.model ?? '',
-        e.provider ?? '',
-      ];
-      const id = key.join('|');
-      const group = groups.get(id) ?? { key, quantity: 0, cost: 0, events: 0 };
-      group.quantity += e.quantity;
-      group.cost += e.costMicros;
-      group.events += 1;
-      groups.set(id, group);
-    }
-    if (groups.size === 0) return;
-    const rows = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
-    const column = (i: number) => rows.map((g) => g.key[i]);
-    await this.query(
-      `INSERT INTO usage_daily AS d (tenant_id, day, meter, user_id, api_key_id, model, provider, quantity, cost_micros, events)
-       SELECT $1, g.day, g.meter, g.user_id, g.api_key_id, g.model, g.provider, g.quantity, g.cost_micros, g.events
-         FROM unnest($2::date[], $3::varchar[], $4::uuid[], $5::uuid[], $6::varchar[], $7::varchar[],
-                     $8::bigint[], $9::bigint[], $10::bigint[])
-              WITH ORDINALITY AS g(day, meter, user_id, api_key_id, model, provider, quantity, cost_micros, events, position)
-        ORDER BY g.position
-       ON CONFLICT (tenant_id, day, meter, user_id, api_key_id, model, provider) DO UPDATE
-         SET quantity = d.quantity + EXCLUDED.quantity, cost_micros = d.cost_micros + EXCLUDED.cost_micros,
-             events = d.events + EXCLUDED.events`,
-      [
-        ...[0, 1, 2, 3, 4, 5].map(column),
-        rows.map((g) => g.quantity),
-        rows.map((g) => g.cost),
-        rows.map((g) => g.events),
-      ],
-    );
   }
 
   /** Sums of the aggregates in [from, to] (days, UTC), grouped. */

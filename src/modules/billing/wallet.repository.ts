@@ -26,14 +26,6 @@ const state = (row: WalletRow): WalletState => ({
   shortfallMicros: Number(row.shortfall_micros),
 });
 
-export interface Settlement {
-  /** Taken from the balance. */
-  debitedMicros: number;
-  /** What the balance could not cover. */
-  uncoveredMicros: number;
-  balanceAfterMicros: number;
-}
-
 /**
  * The tenant's wallet and its ledger. Every balance change writes one ledger
  * entry with the balance after it, in the caller's unit of work, with the
@@ -69,43 +61,6 @@ export class WalletRepository extends TenantScopedRepository<Wallet> {
       [row] = await select();
     }
     return state(row);
-  }
-
-  /**
-   * Settles a cost: releases `held`, then debits `cost` from the balance as far
-   * as it goes without touching other holds. The rest is returned as uncovered;
-   * with `recordShortfall` it is recorded on the wallet and blocks new holds.
-   */
-  async settle(
-    held: number,
-    cost: number,
-    reason: string,
-    reference: string,
-    recordShortfall: boolean,
-  ): Promise<Settlement> {
-    // One statement: lock the wallet, take what the balance covers (other holds untouched), release the
-    // hold, record the rest as a shortfall if asked, and write the ledger entry with the balance after.
-    const [row] = await this.query<{ debit: string; balance: string }>(
-      `WITH w AS (
-         SELECT balance_micros, reserved_micros FROM wallets WHERE tenant_id = $1 FOR UPDATE
-       ), d AS (
-         SELECT LEAST($3::bigint, GREATEST(0, w.balance_micros - (w.reserved_micros - $2::bigint))) AS debit FROM w
-       ), u AS (
-         UPDATE wallets SET reserved_micros = reserved_micros - $2::bigint,
-                balance_micros = balance_micros - d.debit,
-                shortfall_micros = shortfall_micros + CASE WHEN $6::boolean THEN $3::bigint - d.debit ELSE 0 END,
-                updated_at = now()
-           FROM d WHERE wallets.tenant_id = $1
-         RETURNING wallets.balance_micros AS balance, d.debit
-       ), l AS (
-         INSERT INTO ledger_entries (tenant_id, kind, amount_micros, balance_after_micros, reason, reference)
-         SELECT $1, 'debit', -u.debit, u.balance, $4, $5 FROM u WHERE u.debit > 0
-       )
-       SELECT debit, balance FROM u`,
-      [held, cost, reason, reference, recordShortfall],
-    );
-    const debit = Number(row?.debit ?? 0);
-    return { debitedMicros: debit, uncoveredMicros: cost - debit, balanceAfterMicros: Number(row?.balance ?? 0) };
   }
 
   /**
