@@ -191,4 +191,24 @@ describe('data core: tenant scoping, unit of work, row-level security', () => {
     expect(ran).toEqual(['committed']);
     expect(await countA()).toBe(before + 1);
   });
+  it('runs a one-statement transaction again when PostgreSQL ends it as a deadlock victim', async () => {
+    // Two statements that lock the same two rows in opposite orders: on PostgreSQL one of them is
+    // rolled back as the deadlock victim and runs again; each adds 1 to both rows exactly once.
+    await t.dataSource.query(`CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL)`);
+    await t.dataSource.query(`INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)`);
+    await t.dataSource.query(`
+      CREATE FUNCTION deadlock_probe_bump(first int, second int) RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE deadlock_probe SET n = n + 1 WHERE id = first;
+        PERFORM pg_sleep(0.3);
+        UPDATE deadlock_probe SET n = n + 1 WHERE id = second;
+      END $$`);
+    const bump = (first: number, second: number) =>
+      uow.statement(a.id, (manager) => manager.query(`SELECT deadlock_probe_bump($1, $2)`, [first, second]));
+    await Promise.all([bump(1, 2), bump(2, 1)]);
+    expect(await t.dataSource.query(`SELECT id, n FROM deadlock_probe ORDER BY id`)).toEqual([
+      { id: 1, n: 2 },
+      { id: 2, n: 2 },
+    ]);
+  });
 });

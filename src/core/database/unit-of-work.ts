@@ -11,6 +11,20 @@ export const TENANT_SETTING = 'atrium.tenant_id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Failures after which a statement that is its own transaction may simply run again: PostgreSQL
+ * rolled it back whole (deadlock_detected, serialization_failure). A deadlock can join, for
+ * example, a commit that records a call's tokens (it takes token counters after the wallet) and a
+ * usage-event batch on the same token meter (counters, then the wallet).
+ */
+const RETRYABLE_STATES = new Set(['40P01', '40001']);
+const STATEMENT_ATTEMPTS = 3;
+
+function sqlStateOf(err: unknown): string {
+  const code = ((err as { driverError?: { code?: unknown } }).driverError ?? (err as { code?: unknown })).code;
+  return typeof code === 'string' ? code : '';
+}
+
 interface TransactionState {
   manager: EntityManager;
   /** The tenant the policies currently see, or undefined while the transaction runs as the connection's role. */
@@ -107,7 +121,8 @@ export class UnitOfWork {
    * Runs `fn` (one statement that acts as `tenantId` itself, such as a metering
    * function) in the current transaction when there is one, acting as the
    * tenant; otherwise on its own, the statement its own transaction: one round
-   * trip, no BEGIN or COMMIT. `fn` learns whether row-level security applies.
+   * trip, no BEGIN or COMMIT, run again when PostgreSQL rolls it back for a
+   * deadlock. `fn` learns whether row-level security applies.
    */
   async statement<T>(
     tenantId: string,
@@ -115,7 +130,15 @@ export class UnitOfWork {
   ): Promise<T> {
     if (!UUID.test(tenantId)) throw new Error('Tenant-scoped work needs a tenant id (a UUID)');
     if (this.state()) return this.forTenant(tenantId, (manager) => fn(manager, this.rowLevelSecurity));
-    return fn(this.dataSource.manager, this.rowLevelSecurity);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(this.dataSource.manager, this.rowLevelSecurity);
+      } catch (err) {
+        // The statement was its own transaction, and PostgreSQL rolled all of it back: run it again.
+        if (attempt >= STATEMENT_ATTEMPTS || !RETRYABLE_STATES.has(sqlStateOf(err))) throw err;
+        this.logger.warn(`A statement was rolled back (SQLSTATE ${sqlStateOf(err)}, attempt ${attempt}); retrying it`);
+      }
+    }
   }
 
   /**
