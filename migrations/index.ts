@@ -14,6 +14,7 @@ import { KnowledgeSearchFunctions1765300000000 } from './1765300000000-knowledge
 import { RecordGenerationFunction1765310000000 } from './1765310000000-record-generation-function.js';
 import { RecordUsedFunction1765320000000 } from './1765320000000-record-used-function.js';
 import { IngestEventsFunction1765330000000 } from './1765330000000-ingest-events-function.js';
+import { HoldsOnOtherMeters1765340000000 } from './1765340000000-holds-on-other-meters.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   RecordGenerationFunction1765310000000,
   RecordUsedFunction1765320000000,
   IngestEventsFunction1765330000000,
+  HoldsOnOtherMeters1765340000000,
 ];

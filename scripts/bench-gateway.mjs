@@ -4,7 +4,8 @@
 //   (3) Atrium POST /api/v1/chat/completions with a tenant API key, through the whole path (auth, rate limits,
 //       reservation, upstream call, commit, generation record).
 // Reports req/s, p50 and p99 under `connections` (50) connections, and the latency each adds over the upstream
-// with one connection. Goals: Atrium >= 0.6x the forwarder's req/s; added p50 <= 0.5 ms and p99 <= 3 ms over
+// with one connection. Also measures, in this process, what one chat call to the upstream costs a client through
+// the official openai SDK and through undici's request (the gateway's non-streamed chat path), one call at a time. Goals: Atrium >= 0.6x the forwarder's req/s; added p50 <= 0.5 ms and p99 <= 3 ms over
 // the forwarder with one connection.
 // Usage: npm run bench:gateway -- [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 //          [--redis-url redis://127.0.0.1:6379] [--seconds 8] [--connections 50] [--log-level warn]
@@ -14,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import OpenAI from 'openai';
+import { request } from 'undici';
 import { call, creditedBenchTenant, root, serverEnv, serverScript, start, withDatabase } from './bench-common.mjs';
 
 const { values: args } = parseArgs({
@@ -109,7 +112,7 @@ async function measure(engine, databaseUrl, redisUrl) {
     const alone = {};
     for (const [name, url, headers] of paths) loaded[name] = await load(url, headers, Number(args.connections));
     for (const [name, url, headers] of paths) alone[name] = await load(url, headers, 1);
-    return { engine, loaded, alone };
+    return { engine, loaded, alone, clients: await clientCosts(upstreamUrl) };
   } finally {
     await server.stop();
     await forwarder.stop();
@@ -118,7 +121,34 @@ async function measure(engine, databaseUrl, redisUrl) {
   }
 }
 
-function report({ engine, loaded, alone }) {
+/** Milliseconds per sequential chat call to the upstream: through the openai SDK, and through undici's request. */
+async function clientCosts(upstreamUrl) {
+  const chat = JSON.parse(body);
+  const sdk = new OpenAI({ apiKey: 'sk-bench-upstream-key', baseURL: `${upstreamUrl}/v1`, maxRetries: 0 });
+  const viaSdk = () => sdk.chat.completions.create(chat);
+  const viaUndici = async () => {
+    const answer = await request(`${upstreamUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-bench-upstream-key', 'content-type': 'application/json' },
+      body,
+    });
+    return answer.body.json();
+  };
+  const perCall = async (call, calls) => {
+    const started = performance.now();
+    for (let i = 0; i < calls; i++) await call();
+    return (performance.now() - started) / calls;
+  };
+  const costs = { sdk: [], undici: [] };
+  for (let round = 0; round < 3; round++) {
+    costs.sdk.push(await perCall(viaSdk, round === 0 ? 200 : 1000));
+    costs.undici.push(await perCall(viaUndici, round === 0 ? 200 : 1000));
+  }
+  const median = (values) => values.slice(1).sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+  return { sdk: median(costs.sdk), undici: median(costs.undici) };
+}
+
+function report({ engine, loaded, alone, clients }) {
   console.log(`\n${engine}: ${args.seconds} s per measurement, LOG_LEVEL=${args['log-level']}`);
   for (const name of Object.keys(loaded)) {
     const l = loaded[name];
@@ -132,6 +162,10 @@ function report({ engine, loaded, alone }) {
     `  Atrium / forwarder req/s: ${(loaded.Atrium.rps / loaded.forwarder.rps).toFixed(2)} (goal >= 0.60); ` +
       `added over the forwarder, 1 connection: p50 ${(alone.Atrium.p50 - alone.forwarder.p50).toFixed(2)} ms (goal <= 0.5), ` +
       `p99 ${(alone.Atrium.p99 - alone.forwarder.p99).toFixed(2)} ms (goal <= 3)`,
+  );
+  console.log(
+    `  one chat call to the upstream, one at a time: openai SDK ${clients.sdk.toFixed(3)} ms, ` +
+      `undici request ${clients.undici.toFixed(3)} ms (SDK / undici ${(clients.sdk / clients.undici).toFixed(2)})`,
   );
 }
 

@@ -252,22 +252,37 @@ describe(`generation gateway (${engine})`, () => {
     expect(held.map((r: { status: string }) => r.status)).toEqual(['committed', 'committed']);
   });
 
-  it('counts chat tokens against token quotas: the call that uses a quota up passes, the next is refused before anything is held or called', async () => {
+  it('holds chat tokens on token quotas before the call: racing calls never take more than a quota has left', async () => {
     const { alias } = await upstream([`sk-tokens-${unique()}`]);
     const tier = `t${unique()}`;
     const tenant = await newTenant(t);
     const plan = await newPlan(t, {
       tier,
-      quotas: [{ meter: 'output_tokens', limit: 10, period: 'day', scope: 'user' }],
+      quotas: [{ meter: 'output_tokens', limit: 20, period: 'day', scope: 'user' }],
     });
     await subscribe(t, tenant, plan.code);
     await grant(t, tenant, 1_000_000);
     const member = await newUser(t, tenant, 'member');
-    const other = await newUser(t, tenant, 'member');
-    const ask = (token: string) =>
-      chat(token, { model: alias, messages: [{ role: 'user', content: 'tell me a story' }] });
+    // The fake answers 7 words ("Fake reply to: tell me a story"), one token each, within max_tokens.
+    const ask = (token: string, limit: object = { max_tokens: 7 }) =>
+      chat(token, { model: alias, messages: [{ role: 'user', content: 'tell me a story' }], ...limit });
+    const outputUse = async (userId: string) => {
+      const [row] = await t.dataSource.query(
+        `SELECT c.used::int, c.reserved::int,
+                (SELECT count(*)::int FROM usage_events e
+                  WHERE e.tenant_id = c.tenant_id AND e.user_id = c.subject_id AND e.meter = 'output_tokens') AS events,
+                (SELECT coalesce(sum(quantity), 0)::int FROM usage_events e
+                  WHERE e.tenant_id = c.tenant_id AND e.user_id = c.subject_id AND e.meter = 'output_tokens') AS tokens,
+                (SELECT coalesce(sum(quantity), 0)::int FROM usage_daily d
+                  WHERE d.tenant_id = c.tenant_id AND d.user_id = c.subject_id AND d.meter = 'output_tokens') AS daily
+           FROM quota_counters c WHERE c.tenant_id = $1 AND c.subject_id = $2 AND c.meter = 'output_tokens'`,
+        [tenant.id, userId],
+      );
+      return row;
+    };
 
-    // 7 output tokens a call: the second passes with 3 left and leaves 14 of 10 used.
+    // Each call holds its 7 output tokens first: two fit in 20, the third (14 + 7 > 20) is refused before anything
+    // is held or called, although 6 tokens are left.
     expect((await ask(member.accessToken)).statusCode).toBe(200);
     expect((await ask(member.accessToken)).statusCode).toBe(200);
     const called = fake.requests.length;
@@ -279,44 +294,84 @@ describe(`generation gateway (${engine})`, () => {
     expect(Date.parse(resets) - Date.now()).toBeLessThanOrEqual(86_400_000);
     expect(refused.json()).toMatchObject({
       code: 'QUOTA_EXCEEDED',
-      detail: `Quota exceeded for output_tokens. Used: 14/10. Resets at ${resets}`,
+      detail: `Quota exceeded for output_tokens. Used: 14/20. Resets at ${resets}`,
       meter: 'output_tokens',
       used: 14,
-      limit: 10,
+      requested: 7,
+      limit: 20,
       error: { code: 'quota_exceeded' },
     });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // A call that sets no limit holds the default (4096 a choice), which does not fit either.
+    const unlimited = await ask(member.accessToken, {});
+    expect(unlimited.statusCode).toBe(429);
+    expect(unlimited.json()).toMatchObject({ meter: 'output_tokens', used: 14, requested: 4096 });
     expect(fake.requests).toHaveLength(called);
     const held = await t.dataSource.query(`SELECT status FROM reservations WHERE tenant_id = $1`, [tenant.id]);
     expect(held.map((r: { status: string }) => r.status)).toEqual(['committed', 'committed']);
+    expect(await outputUse(member.id)).toEqual({ used: 14, reserved: 0, events: 2, tokens: 14, daily: 14 });
 
     const quotas = await t.http({ method: 'GET', url: '/api/v1/usage/quotas', headers: bearer(member.accessToken) });
     expect(quotas.json()).toContainEqual(
-      expect.objectContaining({ meter: 'output_tokens', scope: 'user', limit: 10, used: 14, remaining: 0 }),
+      expect.objectContaining({
+        meter: 'output_tokens',
+        scope: 'user',
+        limit: 20,
+        used: 14,
+        reserved: 0,
+        remaining: 6,
+      }),
     );
-    // The quota is each user's: another member still has all of it. Racing calls each check it before any
-    // has counted, so several may pass; every one that passed is counted once, none lost.
-    const raced = await Promise.all(Array.from({ length: 8 }, () => ask(other.accessToken)));
-    const passed = raced.filter((r) => r.statusCode === 200).length;
-    expect(passed).toBeGreaterThanOrEqual(1);
-    expect(raced.every((r) => r.statusCode === 200 || r.json().code === 'QUOTA_EXCEEDED')).toBe(true);
-    const [counted] = await t.dataSource.query(
-      `SELECT count(*)::int AS events, coalesce(sum(quantity), 0)::int AS tokens FROM usage_events
-        WHERE tenant_id = $1 AND user_id = $2 AND meter = 'output_tokens'`,
-      [tenant.id, other.id],
-    );
-    expect(counted).toEqual({ events: passed, tokens: 7 * passed });
+    // The quota is each user's: other members still have all of it. Racing calls each hold before they call, so
+    // exactly two of eight pass whatever the order, and the upstream sees exactly two; round after round.
+    for (let round = 0; round < 3; round++) {
+      const other = await newUser(t, tenant, 'member');
+      const before = fake.requests.length;
+      const raced = await Promise.all(Array.from({ length: 8 }, () => ask(other.accessToken)));
+      expect(raced.filter((r) => r.statusCode === 200)).toHaveLength(2);
+      expect(raced.filter((r) => r.statusCode === 429 && r.json().code === 'QUOTA_EXCEEDED')).toHaveLength(6);
+      expect(fake.requests.length - before).toBe(2);
+      expect(await outputUse(other.id)).toEqual({ used: 14, reserved: 0, events: 2, tokens: 14, daily: 14 });
+    }
+
+    // A call that fails gives the tokens it held back.
+    fake.behaveAll({ kind: 'status', status: 500, message: 'upstream exploded' });
+    expect((await ask(member.accessToken, { max_tokens: 5 })).statusCode).toBe(502);
+    expect(await outputUse(member.id)).toEqual({ used: 14, reserved: 0, events: 2, tokens: 14, daily: 14 });
+  });
+
+  it('limits a call that sets no output limit to the output it holds while an output-token quota applies', async () => {
+    const { alias } = await upstream([`sk-cap-${unique()}`]);
+    const capped = await newTenant(t);
+    const plan = await newPlan(t, {
+      tier: `t${unique()}`,
+      quotas: [{ meter: 'output_tokens', limit: 100_000, period: 'day', scope: 'tenant' }],
+    });
+    await subscribe(t, capped, plan.code);
+    await grant(t, capped, 1_000_000);
+    const free = await tenantOnTier(`t${unique()}`);
+    const messages = [{ role: 'user', content: 'hello' }];
+    const sentBy = async (key: string, payload: object) => {
+      const answer = await chat(key, { model: alias, messages, ...payload });
+      expect(answer.statusCode).toBe(200);
+      return fake.requests.at(-1)!.body as Record<string, unknown>;
+    };
+    const cappedKey = (await tenantKey(t, capped)).key;
+    const freeKey = (await tenantKey(t, free)).key;
+
+    expect(await sentBy(cappedKey, {})).toMatchObject({ max_completion_tokens: 4096 });
+    expect(await sentBy(cappedKey, { stream: true })).toMatchObject({ max_completion_tokens: 4096 });
+    // The caller's own limit is sent as it is; without an output-token quota nothing is added.
+    const own = await sentBy(cappedKey, { max_tokens: 50 });
+    expect(own).toMatchObject({ max_tokens: 50 });
+    expect(own).not.toHaveProperty('max_completion_tokens');
+    expect(await sentBy(freeKey, {})).not.toHaveProperty('max_completion_tokens');
     const [counter] = await t.dataSource.query(
-      `SELECT used::int FROM quota_counters WHERE tenant_id = $1 AND subject_id = $2 AND meter = 'output_tokens'`,
-      [tenant.id, other.id],
+      `SELECT used::int, reserved::int FROM quota_counters WHERE tenant_id = $1 AND meter = 'output_tokens'`,
+      [capped.id],
     );
-    expect(counter.used).toBe(7 * passed);
-    const [daily] = await t.dataSource.query(
-      `SELECT sum(quantity)::int AS tokens, sum(events)::int AS events, sum(cost_micros)::int AS cost FROM usage_daily
-        WHERE tenant_id = $1 AND user_id = $2 AND meter = 'output_tokens'`,
-      [tenant.id, other.id],
-    );
-    expect(daily).toEqual({ tokens: 7 * passed, events: passed, cost: 0 });
+    expect(counter.reserved).toBe(0);
+    expect(counter.used).toBeGreaterThan(0);
   });
 
   it('embeds through the official SDK (floats and base64), metering the input tokens; a chat model is refused', async () => {

@@ -43,6 +43,15 @@ const counterHold = (c: QuotaCheck): CounterHold => ({
   windowStart: c.windowStart.toISOString(),
 });
 
+/** A quota a reservation holds room on: of its own meter, or (`quantity` set) of another meter. */
+export type HoldCheck = QuotaCheck & { quantity?: number };
+
+/** A reservation's hold on a counter: a hold of another meter names the meter and its quantity. */
+const reservationHold = (c: HoldCheck, meter: string): CounterHold =>
+  c.quantity === undefined || c.meter === meter
+    ? counterHold(c)
+    : { ...counterHold(c), meter: c.meter, quantity: c.quantity };
+
 /** SQLSTATEs the metering functions raise when a hold does not fit (see the metering functions migration). */
 const QUOTA_EXCEEDED_STATE = 'AQ001';
 const INSUFFICIENT_CREDITS_STATE = 'AQ002';
@@ -65,6 +74,17 @@ export class HoldRefused extends Error {
   }
 }
 
+/**
+ * A call of another module's tenant function, made by the statement that commits once the commit
+ * has succeeded, so that its record and the usage are written together (the gateway's generation
+ * record): `sql(first)` is the call, with the tenant and the row-level-security flag as `$1` and
+ * `$2`, and its own parameters numbered from `$first`.
+ */
+export interface CommitAlongside {
+  sql: (first: number) => string;
+  params: unknown[];
+}
+
 /** Who commits: a tenant-wide actor (`any`), or a user who may commit only their own reservations. */
 export interface CommitCall {
   actor: 'any' | string | null;
@@ -80,6 +100,7 @@ export interface CommitCall {
   requestId: string | null;
   /** Usage on other meters (quantities above zero), with the quota counters it counts on (see atrium_record_used). */
   alsoUsed?: { meter: string; quantity: number; counters: QuotaCheck[] }[];
+  alongside?: CommitAlongside;
 }
 
 type CommitRefusal =
@@ -193,7 +214,8 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
   /**
    * Creates the reservation and takes its holds, in one database call (see the
    * metering functions migration): `quantity` on each counter of `checks` (in
-   * lock order) and, when `prepaid`, the estimate of the wallet. Answers null
+   * lock order; a check of another meter holds its own quantity) and, when
+   * `prepaid`, the estimate of the wallet. Answers null
    * when a reservation with its idempotency key exists (a concurrent creation
    * with the same key is waited for: whichever commits first wins); throws a
    * HoldRefused, having written nothing, when a counter or the wallet has no room.
@@ -203,11 +225,11 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
       Reservation,
       'userId' | 'apiKeyId' | 'meter' | 'quantity' | 'estimatedCostMicros' | 'idempotencyKey' | 'expiresAt'
     >,
-    checks: QuotaCheck[],
+    checks: HoldCheck[],
     prepaid: boolean,
   ): Promise<Reservation | null> {
     const id = randomUUID();
-    const holds = checks.map(counterHold);
+    const holds = checks.map((check) => reservationHold(check, values.meter));
     let rows: { created_at: Date }[];
     try {
       rows = await this.call<{ created_at: Date }>(
@@ -245,36 +267,45 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
 
   /** Commits a held reservation in one database call (see the metering functions migration). */
   async commitHeld(id: string, input: CommitCall): Promise<CommitOutcome> {
-    // With usage on other meters, the same statement records it once the commit has succeeded.
+    const params: unknown[] = [
+      id,
+      input.actor === 'any',
+      input.actor === 'any' ? null : input.actor,
+      input.now,
+      input.quantity ?? null,
+      input.costMicros ?? null,
+      input.prepaidPlan,
+      input.model ?? null,
+      input.provider ?? null,
+      input.metadata === undefined ? null : JSON.stringify(input.metadata),
+      input.clientIp,
+      input.requestId,
+    ];
+    // What the same statement also does once the commit has succeeded: record usage on other meters, and
+    // the caller's own record. ($1 and $2 are the tenant and the row-level-security flag.)
+    const afterwards: string[] = [];
     const alsoUsed = input.alsoUsed ?? [];
+    if (alsoUsed.length > 0) {
+      params.push(
+        JSON.stringify(
+          alsoUsed.map((u) => ({ meter: u.meter, quantity: u.quantity, counters: u.counters.map(counterHold) })),
+        ),
+      );
+      afterwards.push(
+        `atrium_record_used($1, $2, r.c->'reservation', $${params.length + 2}::jsonb, $6, $10, $11, $13, $14)`,
+      );
+    }
+    if (input.alongside) {
+      afterwards.push(input.alongside.sql(params.length + 3));
+      params.push(...input.alongside.params);
+    }
+    const commit = `atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
     const [row] = await this.call<{ outcome: CommitOutcomeRow }>(
-      alsoUsed.length === 0
-        ? `SELECT atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome`
-        : `SELECT r.c AS outcome,
-                  CASE WHEN r.c->>'outcome' = 'committed'
-                       THEN atrium_record_used($1, $2, r.c->'reservation', $15::jsonb, $6, $10, $11, $13, $14) END AS used
-             FROM atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r(c)`,
-      [
-        id,
-        input.actor === 'any',
-        input.actor === 'any' ? null : input.actor,
-        input.now,
-        input.quantity ?? null,
-        input.costMicros ?? null,
-        input.prepaidPlan,
-        input.model ?? null,
-        input.provider ?? null,
-        input.metadata === undefined ? null : JSON.stringify(input.metadata),
-        input.clientIp,
-        input.requestId,
-        ...(alsoUsed.length === 0
-          ? []
-          : [
-              JSON.stringify(
-                alsoUsed.map((u) => ({ meter: u.meter, quantity: u.quantity, counters: u.counters.map(counterHold) })),
-              ),
-            ]),
-      ],
+      afterwards.length === 0
+        ? `SELECT ${commit} AS outcome`
+        : `SELECT r.c AS outcome${afterwards.map((call, i) => `, CASE WHEN r.c->>'outcome' = 'committed' THEN ${call} END AS after${i}`).join('')}
+             FROM ${commit} AS r(c)`,
+      params,
     );
     const outcome = row.outcome;
     if (outcome.outcome !== 'committed') return outcome;

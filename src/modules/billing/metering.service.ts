@@ -11,8 +11,10 @@ import { BillingPlatformRepository } from './billing-platform.repository.js';
 import { CreditsService } from './credits.service.js';
 import type { Reservation } from './entities/usage.entity.js';
 import {
+  type CommitAlongside,
   type CommitCall,
   counterKey,
+  type HoldCheck,
   HoldRefused,
   lockOrder,
   type QuotaCheck,
@@ -38,6 +40,12 @@ export interface ReserveInput {
   estimatedCostMicros?: number;
   ttlSeconds: number;
   idempotencyKey: string;
+  /**
+   * Room the call also holds on other meters, on the same user's quotas (a chat
+   * call's prompt and the most output it may produce): a quota without room
+   * refuses the reservation. The use is recorded with the commit (`alsoUsed`).
+   */
+  alsoHolds?: { meter: string; quantity: number }[];
 }
 
 export interface CommitInput {
@@ -137,10 +145,17 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
 
   async reserve(input: ReserveInput): Promise<Reservation> {
     const userId = await this.subjectOf(input.userId);
-    await this.assertMeters([input.meter]);
+    const others = (input.alsoHolds ?? []).filter((h) => h.quantity > 0 && h.meter !== input.meter);
+    await this.assertMeters([input.meter, ...others.map((h) => h.meter)]);
     await this.credits.ensureIncluded();
     const now = this.clock.now();
-    const checks = lockOrder(await this.policy.checks(input.meter, userId, now));
+    const checks: HoldCheck[] = lockOrder(
+      (await this.policy.allChecks(userId, now)).flatMap((check) => {
+        if (check.meter === input.meter) return [check];
+        const other = others.find((h) => h.meter === check.meter);
+        return other ? [{ ...check, quantity: other.quantity }] : [];
+      }),
+    );
     const estimate = input.estimatedCostMicros ?? 0;
     let reservation: Reservation | null;
     try {
@@ -159,8 +174,9 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       );
     } catch (err) {
       if (!(err instanceof HoldRefused)) throw err;
+      const refusedCheck = checks[err.check];
       throw err.refused === 'quota'
-        ? await this.quotaExceeded(checks[err.check], input.quantity)
+        ? await this.quotaExceeded(refusedCheck, refusedCheck.quantity ?? input.quantity)
         : await this.insufficientCredits(estimate);
     }
     if (reservation) return reservation;
@@ -181,9 +197,12 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     origin: RequestOrigin,
     /**
      * Usage the call also had on other meters (a chat call's tokens), recorded by the same statement:
-     * one event per meter, counted on the quotas of `forUser` (the reservation's user), never refused.
+     * one event per meter, counted on the quotas of `forUser` (the reservation's user), never refused;
+     * the room the reservation held on them (`alsoHolds`) is given back.
      */
     alsoUsed?: { forUser: string | null; uses: { meter: string; quantity: number }[] },
+    /** The caller's own record, written by the same statement once the commit has succeeded. */
+    alongside?: CommitAlongside,
   ): Promise<Committed> {
     const now = this.clock.now();
     const uses = alsoUsed?.uses.filter((u) => u.quantity > 0) ?? [];
@@ -201,6 +220,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       clientIp: origin.clientIp,
       requestId: origin.requestId,
       alsoUsed: extra,
+      alongside,
     });
     switch (outcome.outcome) {
       case 'not_found':
@@ -242,23 +262,6 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
       await this.reservations.endHold(reservation.id, 'released', this.clock.now());
       return true;
     });
-  }
-
-  /**
-   * Refuses (429 QUOTA_EXCEEDED) when a quota of one of `meters` that applies to
-   * the caller is used up. For usage known only after the call (a generation's
-   * tokens, recorded with the commit as `alsoUsed`): the call that uses up a quota may pass it by
-   * its own usage, and the next one is refused.
-   */
-  async assertRoom(meters: readonly string[]): Promise<void> {
-    const userId = await this.subjectOf(undefined);
-    const checks = (await this.policy.allChecks(userId, this.clock.now())).filter((c) => meters.includes(c.meter));
-    if (checks.length === 0) return;
-    const states = await this.counters.states(checks);
-    for (const check of checks) {
-      const { used, reserved } = states.get(counterKey(check))!;
-      if (used + reserved >= check.limit) throw await this.quotaExceeded(check, 1);
-    }
   }
 
   async get(id: string): Promise<Reservation> {

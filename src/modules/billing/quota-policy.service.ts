@@ -35,10 +35,6 @@ export class QuotaPolicy implements OnModuleInit {
     this.plans.onChanged(() => this.settings.clear());
   }
 
-  async checks(meter: string, userId: string | null, at: Date): Promise<QuotaCheck[]> {
-    return (await this.allChecks(userId, at)).filter((c) => c.meter === meter);
-  }
-
   /** Every quota that applies to the user (or, without one, to the tenant), for every meter. */
   async allChecks(userId: string | null, at: Date): Promise<QuotaCheck[]> {
     const tenantId = this.context.tenantId;

@@ -4,6 +4,7 @@ import { PlatformRepository } from '../../core/database/platform.repository.js';
 import { queryRows } from '../../core/database/query-rows.js';
 import { TenantScopedRepository } from '../../core/database/tenant-scoped.repository.js';
 import { UnitOfWork } from '../../core/database/unit-of-work.js';
+import type { CommitAlongside } from '../billing/metering.repository.js';
 import { Generation, ModelRoute, Provider, ProviderKey } from './entities/gateway.entity.js';
 
 /** The platform's upstream providers. */
@@ -192,28 +193,41 @@ export class GenerationsRepository extends TenantScopedRepository<Generation> {
   }
 
   /** Records a generation in one round trip (see atrium_record_generation). */
-  async record(values: Omit<Generation, 'tenantId' | 'id' | 'createdAt'>): Promise<void> {
-    const columns = {
-      user_id: values.userId,
-      api_key_id: values.apiKeyId,
-      task: values.task,
-      model: values.model,
-      provider_id: values.providerId,
-      provider_model: values.providerModel,
-      status: values.status,
-      stream: values.stream,
-      input_tokens: values.inputTokens,
-      output_tokens: values.outputTokens,
-      cost_micros: values.costMicros,
-      latency_ms: values.latencyMs,
-      error_code: values.errorCode,
-      client_ip: values.clientIp,
-      request_id: values.requestId,
-    };
-    await this.call(`SELECT atrium_record_generation($1, $2, $3::jsonb)`, [JSON.stringify(columns)]);
+  async record(values: GenerationValues): Promise<void> {
+    const { sql, params } = recording(values);
+    await this.call(`SELECT ${sql(3)}`, params);
   }
 
   list(limit: number): Promise<Generation[]> {
     return this.find({ order: { createdAt: 'DESC' }, take: limit });
   }
+}
+
+/** A generation's columns, as the gateway records them. */
+export type GenerationValues = Omit<Generation, 'tenantId' | 'id' | 'createdAt'>;
+
+/**
+ * The call of atrium_record_generation that records `values` (the tenant and
+ * the row-level-security flag are `$1` and `$2`; its one parameter is `$first`):
+ * on its own, or made by the statement that commits the generation's usage.
+ */
+export function recording(values: GenerationValues): CommitAlongside {
+  const columns = {
+    user_id: values.userId,
+    api_key_id: values.apiKeyId,
+    task: values.task,
+    model: values.model,
+    provider_id: values.providerId,
+    provider_model: values.providerModel,
+    status: values.status,
+    stream: values.stream,
+    input_tokens: values.inputTokens,
+    output_tokens: values.outputTokens,
+    cost_micros: values.costMicros,
+    latency_ms: values.latencyMs,
+    error_code: values.errorCode,
+    client_ip: values.clientIp,
+    request_id: values.requestId,
+  };
+  return { sql: (first) => `atrium_record_generation($1, $2, $${first}::jsonb)`, params: [JSON.stringify(columns)] };
 }

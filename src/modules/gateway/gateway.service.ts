@@ -11,6 +11,7 @@ import { RequestContext } from '../../core/context/request-context.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { Clock } from '../../core/ports/clock.js';
 import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
+import type { CounterHold } from '../billing/entities/usage.entity.js';
 import { PlanCache } from '../billing/plan-cache.js';
 import type { ChatCompletionBody, EmbeddingsBody } from './dto/chat.dto.js';
 import type { ImageEditFields, ImageGenerationBody, ImagesResponseDto } from './dto/images.dto.js';
@@ -18,7 +19,7 @@ import type { ModelListDto } from './dto/admin.dto.js';
 import type { ModelRoute, Provider, RouteTarget, Task } from './entities/gateway.entity.js';
 import type { VideoJob } from './entities/media.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
-import { GenerationsRepository } from './gateway.repository.js';
+import { type GenerationValues, GenerationsRepository, recording } from './gateway.repository.js';
 import { type Directory, GatewayDirectory, type PoolKey } from './gateway-directory.js';
 import { KeyHealth } from './key-health.js';
 import { imageSizeOf, imageTypeOf, imagesOf, type MadeImages, sizeOf } from './images.js';
@@ -32,6 +33,7 @@ import {
   promptTokens,
 } from './local/local-models.js';
 import { MediaService } from './media.service.js';
+import { forwardChat } from './openai-forward.js';
 import { AnthropicUnsupported, anthropicChat, anthropicChatStream } from './anthropic/anthropic-chat.js';
 import type { Failure } from './failure.js';
 import { geminiImageEdit, geminiImages } from './gemini/gemini-media.js';
@@ -61,12 +63,14 @@ interface Hold {
   /** The user it is held for (the caller when absent). */
   userId?: string;
   ttlSeconds?: number;
+  /** Room also held on other meters (a chat call's tokens), used with the commit. */
+  alsoHolds?: { meter: string; quantity: number }[];
 }
 
 /** A call in progress: its route, its hold, whether it streams, when it started, where it came from. */
 interface Metered {
   route: ModelRoute;
-  reservation: { id: string; userId: string | null };
+  reservation: { id: string; userId: string | null; holds: CounterHold[] };
   stream: boolean;
   started: number;
   origin: RequestOrigin;
@@ -93,9 +97,6 @@ interface Answered<T> {
 }
 
 const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMillion) / 1_000_000);
-
-/** The meters of a chat call's tokens, recorded with its commit. */
-const TOKEN_METERS = ['input_tokens', 'output_tokens'] as const;
 
 /**
  * The generation gateway's calls. Each, in order: route the model alias for
@@ -143,17 +144,13 @@ export class GatewayService {
     const prompt = promptTokens(body.messages);
     const metered = await this.begin(resolved.route, this.tokenHold(resolved.route, prompt, body), false, origin);
     // Stream options mean nothing without a stream, and upstreams refuse them.
-    const { stream_options: _options, ...request } = body;
+    const { stream_options: _options, ...request } = withinHeldOutput(body, metered);
     const answered = await this.callMetered(
       resolved,
       metered,
       (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
       {
-        openai: (client, model, options) =>
-          client.chat.completions.create(
-            { ...request, model, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
-            options,
-          ),
+        openai: (client, model, options) => forwardChat(client, { ...request, model, stream: false }, options),
         anthropic: (client, model, timeout) =>
           anthropicChat(client, request as OpenAI.ChatCompletionCreateParams, model, { timeout }, this.unixNow()),
       },
@@ -174,10 +171,11 @@ export class GatewayService {
    * call is retried only until the upstream has answered; a client that goes
    * away (`abort`) stops the upstream call and is charged what was produced.
    */
-  async chatStream(body: ChatCompletionBody, origin: RequestOrigin, abort: AbortSignal): Promise<Readable> {
-    const resolved = await this.resolve('chat', body.model);
-    const prompt = promptTokens(body.messages);
-    const metered = await this.begin(resolved.route, this.tokenHold(resolved.route, prompt, body), true, origin);
+  async chatStream(requested: ChatCompletionBody, origin: RequestOrigin, abort: AbortSignal): Promise<Readable> {
+    const resolved = await this.resolve('chat', requested.model);
+    const prompt = promptTokens(requested.messages);
+    const metered = await this.begin(resolved.route, this.tokenHold(resolved.route, prompt, requested), true, origin);
+    const body = withinHeldOutput(requested, metered);
     const answered = await this.callMetered(
       resolved,
       metered,
@@ -554,7 +552,7 @@ export class GatewayService {
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (stored.length === 0) {
       await this.metering.release(metered.reservation.id);
-      await this.record(metered, answered, { inputTokens: 0, outputTokens: 0 }, 0, 'STORAGE_FAILED');
+      await this.recordFailure(metered, 'STORAGE_FAILED', answered);
       throw failed!.reason;
     }
     if (failed) this.logger.error({ message: `Storing an image failed: ${(failed.reason as Error).message}` });
@@ -574,12 +572,21 @@ export class GatewayService {
     };
   }
 
-  /** The hold of a token-priced call: one request, and its prompt with the output it may produce at the route's prices. */
+  /**
+   * The hold of a token-priced call: one request, its prompt with the output it
+   * may produce at the route's prices, and that many input and output tokens on
+   * the token quotas.
+   */
   private tokenHold(route: ModelRoute, prompt: number, body: ChatCompletionBody): Hold {
+    const output = outputLimit(body);
     return {
       meter: 'requests',
       quantity: 1,
-      costMicros: costOf(route, { inputTokens: prompt, outputTokens: outputLimit(body) }),
+      costMicros: costOf(route, { inputTokens: prompt, outputTokens: output }),
+      alsoHolds: [
+        { meter: 'input_tokens', quantity: prompt },
+        { meter: 'output_tokens', quantity: output },
+      ],
     };
   }
 
@@ -603,13 +610,11 @@ export class GatewayService {
   // ---- metering -----------------------------------------------------------------
 
   /**
-   * Holds what the call may use — a request and its estimated cost (the input
-   * tokens and the output it may produce), or the images it asks for — and the call starts.
+   * Holds what the call may use — a request, its estimated cost and its tokens
+   * (the prompt and the output it may produce), or the images it asks for — and the call starts.
    */
   private async begin(route: ModelRoute, hold: Hold, stream: boolean, origin: RequestOrigin): Promise<Metered> {
     const started = performance.now();
-    // Tokens are known only after the call: a used-up token quota refuses the next call.
-    if (route.task === 'chat') await this.metering.assertRoom(TOKEN_METERS);
     const reservation = await this.metering.reserve({
       meter: hold.meter,
       quantity: hold.quantity,
@@ -617,6 +622,7 @@ export class GatewayService {
       estimatedCostMicros: hold.costMicros,
       ttlSeconds: hold.ttlSeconds ?? Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
       idempotencyKey: `generation:${randomUUID()}`,
+      alsoHolds: hold.alsoHolds,
     });
     return { route, reservation, stream, started, origin };
   }
@@ -632,18 +638,15 @@ export class GatewayService {
       return await this.call(resolved, local, upstream);
     } catch (err) {
       await this.metering.release(metered.reservation.id);
-      await this.record(
-        metered,
-        null,
-        { inputTokens: 0, outputTokens: 0 },
-        0,
-        err instanceof AppError ? err.code : 'INTERNAL_ERROR',
-      );
+      await this.recordFailure(metered, err instanceof AppError ? err.code : 'INTERNAL_ERROR');
       throw err;
     }
   }
 
-  /** Commits the actual usage and cost (by default one request at the route's token prices), and records the generation. */
+  /**
+   * Commits the actual usage and cost (by default one request at the route's token prices), and records the
+   * generation in the same statement.
+   */
   private async succeed<T>(
     metered: Metered,
     answered: Answered<T>,
@@ -669,8 +672,8 @@ export class GatewayService {
             ],
           }
         : undefined,
+      recording(this.generationOf(metered, answered, usage, charge.costMicros, null)),
     );
-    await this.record(metered, answered, usage, charge.costMicros, null);
   }
 
   /** The generation record of a finished video job (made in the background, for the job's owner). */
@@ -694,16 +697,23 @@ export class GatewayService {
     });
   }
 
+  /** Records a failed call's generation (with what answered it, when the failure came after the call). */
+  private async recordFailure<T>(metered: Metered, errorCode: string, answered: Answered<T> | null = null) {
+    await this.generations.record(
+      this.generationOf(metered, answered, { inputTokens: 0, outputTokens: 0 }, 0, errorCode),
+    );
+  }
+
   /** The generation record: succeeded (with what answered it), or failed with `errorCode`. */
-  private async record<T>(
+  private generationOf<T>(
     { route, stream, started, origin }: Metered,
     answered: Answered<T> | null,
     usage: Usage,
     cost: number,
     errorCode: string | null,
-  ): Promise<void> {
+  ): GenerationValues {
     const principal = this.context.principal;
-    await this.generations.record({
+    return {
       userId: principal.userId ?? null,
       apiKeyId: principal.apiKeyId ?? null,
       task: route.task,
@@ -719,7 +729,7 @@ export class GatewayService {
       errorCode,
       clientIp: origin.clientIp,
       requestId: origin.requestId,
-    });
+    };
   }
 }
 
@@ -730,6 +740,16 @@ const costOf = (route: ModelRoute, usage: Usage) =>
 /** The output a chat call may produce: its limit (or the default) for each of its choices. */
 const outputLimit = (body: ChatCompletionBody) =>
   (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS) * (body.n ?? 1);
+
+/**
+ * The call as sent upstream: one that sets no output limit while an output-token quota holds room
+ * for it is limited to the default it holds, so it cannot produce more than the quota has left.
+ */
+function withinHeldOutput(body: ChatCompletionBody, metered: Metered): ChatCompletionBody {
+  const unlimited = (body.max_completion_tokens ?? body.max_tokens ?? null) === null;
+  if (!unlimited || !metered.reservation.holds.some((h) => h.meter === 'output_tokens')) return body;
+  return { ...body, max_completion_tokens: DEFAULT_MAX_OUTPUT_TOKENS };
+}
 
 /** Whether the tier may use the route (no tiers listed: every tier). */
 function allowed(route: ModelRoute, tier: string | null): boolean {

@@ -27,11 +27,16 @@ export class QuotaCounter {
   reserved: number;
 }
 
-/** The counters a reservation holds quantity in. */
+/**
+ * A counter a reservation holds quantity in: of the reservation's own meter
+ * and quantity, or of another `meter` with its own `quantity` (a chat call's tokens).
+ */
 export interface CounterHold {
   subjectId: string;
   period: Period;
   windowStart: string;
+  meter?: string;
+  quantity?: number;
 }
 
 export type ReservationStatus = 'held' | 'committed' | 'released' | 'expired';
