@@ -33,7 +33,7 @@ import {
   promptTokens,
 } from './local/local-models.js';
 import { MediaService } from './media.service.js';
-import { forwardChat } from './openai-forward.js';
+import { forwardJson } from './openai-forward.js';
 import { AnthropicUnsupported, anthropicChat, anthropicChatStream } from './anthropic/anthropic-chat.js';
 import type { Failure } from './failure.js';
 import { geminiImageEdit, geminiImages } from './gemini/gemini-media.js';
@@ -150,7 +150,13 @@ export class GatewayService {
       metered,
       (model) => localChat({ ...request, model, stream: false }, this.clock.now()),
       {
-        openai: (client, model, options) => forwardChat(client, { ...request, model, stream: false }, options),
+        openai: (client, model, options) =>
+          forwardJson<OpenAI.ChatCompletion>(
+            client,
+            '/chat/completions',
+            { ...request, model, stream: false },
+            options,
+          ),
         anthropic: (client, model, timeout) =>
           anthropicChat(client, request as OpenAI.ChatCompletionCreateParams, model, { timeout }, this.unixNow()),
       },
@@ -264,7 +270,8 @@ export class GatewayService {
       resolved,
       metered,
       (model) => localEmbeddings({ ...body, model }),
-      (client, model, options) => client.embeddings.create({ ...body, model }, options),
+      (client, model, options) =>
+        forwardJson<OpenAI.CreateEmbeddingResponse>(client, '/embeddings', { ...body, model }, options),
     );
     await this.succeed(metered, answered, {
       inputTokens: answered.value.usage?.prompt_tokens ?? tokens,
@@ -303,7 +310,12 @@ export class GatewayService {
       metered,
       (upstreamModel) => localEmbeddings({ model: upstreamModel, input: texts }),
       (client, upstreamModel, options) =>
-        client.embeddings.create({ model: upstreamModel, input: texts, encoding_format: 'float' }, options),
+        forwardJson<OpenAI.CreateEmbeddingResponse>(
+          client,
+          '/embeddings',
+          { model: upstreamModel, input: texts, encoding_format: 'float' },
+          options,
+        ),
     );
     const used = answered.value.usage?.prompt_tokens ?? counted;
     const usage = { inputTokens: used, outputTokens: 0 };

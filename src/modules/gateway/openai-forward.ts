@@ -5,28 +5,30 @@ import { Agent, request } from 'undici';
 const upstreams = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 
 /**
- * A non-streamed chat completion on an OpenAI-compatible upstream, sent with
- * undici instead of the SDK's fetch path, which costs about three times as much
- * per call (`npm run bench:gateway` measures both). The request is the one the
- * SDK sends — POST `{baseURL}/chat/completions` with the client's key as a
- * Bearer token and the body as JSON — and so are the errors: a non-2xx answer
+ * A JSON call (a non-streamed chat completion, embeddings) on an
+ * OpenAI-compatible upstream, sent with undici instead of the SDK's fetch path,
+ * which costs about three times as much per call (`npm run bench:gateway`
+ * measures both). The request is the one the SDK sends — POST `{baseURL}{path}`
+ * with the client's key as a Bearer token and the body as JSON, answered as
+ * it is (no encoding the caller did not ask for) — and so are the errors: a non-2xx answer
  * becomes the SDK's APIError subclass for its status (with its headers, for
  * Retry-After), the deadline APIConnectionTimeoutError, a failed connection
  * APIConnectionError and the caller's abort APIUserAbortError, so key health,
  * retries and the caller's error treat it exactly as an SDK call.
  */
-export async function forwardChat(
+export async function forwardJson<T>(
   client: OpenAI,
-  body: Record<string, unknown>,
+  path: '/chat/completions' | '/embeddings',
+  body: object,
   { timeout, signal }: { timeout?: number; signal?: AbortSignal | null },
-): Promise<OpenAI.ChatCompletion> {
+): Promise<T> {
   const deadline = AbortSignal.timeout(timeout ?? client.timeout);
   const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
   let status: number;
   let headers: Record<string, string | string[] | undefined>;
   let text: string;
   try {
-    const answer = await request(`${client.baseURL.replace(/\/+$/, '')}/chat/completions`, {
+    const answer = await request(`${client.baseURL.replace(/\/+$/, '')}${path}`, {
       method: 'POST',
       dispatcher: upstreams,
       headers: {
@@ -47,7 +49,7 @@ export async function forwardChat(
   const json = parsed(text);
   if (status >= 200 && status < 300) {
     if (json === undefined) throw new Error(`The upstream answered ${status} with a body that is not JSON`);
-    return json as OpenAI.ChatCompletion;
+    return json as T;
   }
   throw OpenAI.APIError.generate(
     status,
