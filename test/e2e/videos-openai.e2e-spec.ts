@@ -198,4 +198,41 @@ describe(`video jobs on an OpenAI upstream (${engine})`, () => {
     const [row] = await t.dataSource.query(`SELECT status, media_id FROM video_jobs WHERE tenant_id = $1`, [tenant.id]);
     expect(row).toEqual({ status: 'failed', media_id: null });
   });
+
+  it('fails a job whose hold was released while it ran: the finished video is not stored, billed or counted', async () => {
+    const { tenant, user, client } = await member();
+    fake.configureVideos({ pendingPolls: 1_000 });
+    const before = await wallet(t, tenant.id);
+    const job = await client.videos.create({ model: alias as OpenAI.VideoModel, prompt: 'a quiet harbour' });
+    await eventually('the upstream video started', async () => (await upstreamOf(tenant.id, job.id)) ?? undefined, {
+      withinMs: 10_000,
+    });
+    const [{ reservation_id: reservationId }] = await t.dataSource.query(
+      `SELECT reservation_id FROM video_jobs WHERE tenant_id = $1 AND id = $2`,
+      [tenant.id, job.id],
+    );
+    const released = await t.http({
+      method: 'POST',
+      url: `/api/v1/usage/reservations/${reservationId}/release`,
+      headers: bearer(user.accessToken),
+    });
+    expect(released.statusCode).toBe(200);
+    fake.finishVideos();
+
+    const done = await finished(client, job.id);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'RESERVATION_SETTLED' } });
+    // The upstream finished and its bytes were fetched, but nothing of the completion stayed.
+    expect(fake.requests.some((r) => r.path.endsWith('/content'))).toBe(true);
+    expect(await t.dataSource.query(`SELECT 1 FROM media WHERE tenant_id = $1`, [tenant.id])).toEqual([]);
+    expect(
+      await t.dataSource.query(`SELECT 1 FROM usage_events WHERE tenant_id = $1 AND meter = 'videos'`, [tenant.id]),
+    ).toEqual([]);
+    expect(await wallet(t, tenant.id)).toMatchObject({ balance: before.balance, reserved: 0 });
+    const [row] = await t.dataSource.query(`SELECT status, media_id FROM video_jobs WHERE tenant_id = $1`, [tenant.id]);
+    expect(row).toEqual({ status: 'failed', media_id: null });
+    const [generation] = await t.dataSource.query(`SELECT status, error_code FROM generations WHERE tenant_id = $1`, [
+      tenant.id,
+    ]);
+    expect(generation).toEqual({ status: 'failed', error_code: 'RESERVATION_SETTLED' });
+  });
 });

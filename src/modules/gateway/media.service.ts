@@ -97,6 +97,13 @@ export class MediaService {
     }
   }
 
+  /** Removes the stored bytes of an item whose row was rolled back (it was never seen). */
+  async discard(item: Media): Promise<void> {
+    await this.blobs.delete(item.blobKey).catch((err: unknown) => {
+      this.logger.warn(`Could not remove ${item.blobKey}: ${(err as Error).message}`);
+    });
+  }
+
   /** A page of the media the caller may see, newest first. */
   async list(filter: MediaFilter, limit: number, offset: number): Promise<[MediaListed[], number]> {
     return this.media.list(await this.visibleTo(filter), limit, offset);

@@ -8,7 +8,8 @@ import { AuthError, AuthErrorCode } from '../../core/identity/auth.errors.js';
 import { Clock } from '../../core/ports/clock.js';
 import { JobQueue } from '../../core/ports/job-queue.js';
 import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
-import type { VideoJob } from './entities/media.entity.js';
+import { BillingErrorCode } from '../billing/billing.errors.js';
+import type { Media, VideoJob } from './entities/media.entity.js';
 import { GatewayError, GatewayErrorCode } from './gateway.errors.js';
 import { GatewayDirectory } from './gateway-directory.js';
 import { GatewayService } from './gateway.service.js';
@@ -247,39 +248,58 @@ export class VideoService implements OnModuleInit {
     job.upstreamId = upstreamId;
   }
 
-  /** Stores the video as media, commits the hold (the quota counts now), and marks the job completed. */
+  /**
+   * Stores the video as media, commits the hold (the quota counts now) and marks the job completed, in one
+   * transaction: a run that fails part-way leaves none of it (the stored bytes are removed again), so a retry
+   * cannot store the video twice, and a job whose hold is gone fails without a video nobody paid for. A run
+   * that finds the job already completed by another does nothing.
+   */
   private async complete(job: VideoJob, bytes: Buffer, contentType: string): Promise<void> {
     const origin = { clientIp: job.clientIp, requestId: job.requestId };
     const route = (await this.gateway.resolve('video', job.model)).route;
-    const media = await this.media.store({
-      type: 'video',
-      model: job.model,
-      prompt: job.prompt,
-      bytes,
-      contentType,
-      seconds: job.seconds,
-      ...imageSizeOf(bytes, contentType),
-      userId: job.userId,
-      apiKeyId: job.apiKeyId,
-      origin,
-    });
     const cost = job.seconds * route.perVideoSecondMicros;
-    await this.metering.commit(
-      job.reservationId,
-      {
-        quantity: 1,
-        costMicros: cost,
-        model: job.model,
-        metadata: { seconds: job.seconds, providerModel: job.providerModel, videoId: job.id },
-      },
-      origin,
-    );
-    await this.jobs.advance(job.id, ['queued', 'in_progress'], {
-      status: 'completed',
-      progress: 100,
-      mediaId: media.id,
-      completedAt: this.clock.now(),
-    });
+    let stored: Media | undefined;
+    try {
+      await this.uow.run(async () => {
+        stored = await this.media.store({
+          type: 'video',
+          model: job.model,
+          prompt: job.prompt,
+          bytes,
+          contentType,
+          seconds: job.seconds,
+          ...imageSizeOf(bytes, contentType),
+          userId: job.userId,
+          apiKeyId: job.apiKeyId,
+          origin,
+        });
+        await this.metering.commit(
+          job.reservationId,
+          {
+            quantity: 1,
+            costMicros: cost,
+            model: job.model,
+            metadata: { seconds: job.seconds, providerModel: job.providerModel, videoId: job.id },
+          },
+          origin,
+        );
+        const moved = await this.jobs.advance(job.id, ['queued', 'in_progress'], {
+          status: 'completed',
+          progress: 100,
+          mediaId: stored.id,
+          completedAt: this.clock.now(),
+        });
+        if (!moved) throw new AlreadyFinished();
+      });
+    } catch (err) {
+      if (stored) await this.media.discard(stored);
+      if (err instanceof AlreadyFinished) return;
+      if (err instanceof AppError && err.code === BillingErrorCode.RESERVATION_SETTLED) {
+        // Another run completed the job (and committed its hold), or the hold was released: then the job fails.
+        if ((await this.jobs.findById(job.id))?.status === 'completed') return;
+      }
+      throw err;
+    }
     await this.gateway.recordVideo(job, cost, null);
   }
 
@@ -300,3 +320,6 @@ export class VideoService implements OnModuleInit {
     await this.gateway.recordVideo(job, 0, error.code);
   }
 }
+
+/** Rolls back a completion that another run of the same job got to first. */
+class AlreadyFinished extends Error {}
