@@ -33,7 +33,7 @@ import {
   promptTokens,
 } from './local/local-models.js';
 import { MediaService } from './media.service.js';
-import { forwardJson } from './openai-forward.js';
+import { forwardJson, forwardStream } from './openai-forward.js';
 import { AnthropicUnsupported, anthropicChat, anthropicChatStream } from './anthropic/anthropic-chat.js';
 import type { Failure } from './failure.js';
 import { geminiImageEdit, geminiImages } from './gemini/gemini-media.js';
@@ -191,13 +191,9 @@ export class GatewayService {
         ),
       {
         openai: (client, model, options) =>
-          client.chat.completions.create(
-            {
-              ...body,
-              model,
-              stream: true,
-              stream_options: { include_usage: true },
-            } as OpenAI.ChatCompletionCreateParamsStreaming,
+          forwardStream(
+            client,
+            { ...body, model, stream: true, stream_options: { include_usage: true } },
             { ...options, signal: abort },
           ),
         anthropic: (client, model, timeout) =>
