@@ -5,7 +5,9 @@
 //       reservation, upstream call, commit, generation record).
 // Reports req/s, p50 and p99 under `connections` (50) connections, and the latency each adds over the upstream
 // with one connection. Also measures, in this process, what one chat call to the upstream costs a client through
-// the official openai SDK and through undici's request (the gateway's non-streamed chat path), one call at a time. Goals: Atrium >= 0.6x the forwarder's req/s; added p50 <= 0.5 ms and p99 <= 3 ms over
+// the official openai SDK and through undici's request (the gateway's chat path), one call at a time; and the
+// floor of any exact reservation: one durable one-row UPDATE transaction on the same engine, one at a time (a
+// chat call makes its hold durable before it calls the upstream, so it adds at least that much). Goals: Atrium >= 0.6x the forwarder's req/s; added p50 <= 0.5 ms and p99 <= 3 ms over
 // the forwarder with one connection.
 // Usage: npm run bench:gateway -- [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 //          [--redis-url redis://127.0.0.1:6379] [--seconds 8] [--connections 50] [--log-level warn]
@@ -15,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { PGlite } from '@electric-sql/pglite';
 import OpenAI from 'openai';
+import pg from 'pg';
 import { request } from 'undici';
 import { call, creditedBenchTenant, root, serverEnv, serverScript, start, withDatabase } from './bench-common.mjs';
 
@@ -112,7 +116,7 @@ async function measure(engine, databaseUrl, redisUrl) {
     const alone = {};
     for (const [name, url, headers] of paths) loaded[name] = await load(url, headers, Number(args.connections));
     for (const [name, url, headers] of paths) alone[name] = await load(url, headers, 1);
-    return { engine, loaded, alone, clients: await clientCosts(upstreamUrl) };
+    return { engine, loaded, alone, clients: await clientCosts(upstreamUrl), floor: await writeFloor(databaseUrl) };
   } finally {
     await server.stop();
     await forwarder.stop();
@@ -148,7 +152,44 @@ async function clientCosts(upstreamUrl) {
   return { sdk: median(costs.sdk), undici: median(costs.undici) };
 }
 
-function report({ engine, loaded, alone, clients }) {
+/**
+ * The median time of one durable one-row UPDATE transaction, one at a time: on the PostgreSQL database, or on
+ * an embedded database in a directory of its own (the server's embedded database lives in its process).
+ */
+async function writeFloor(databaseUrl) {
+  let run;
+  let close;
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    run = (sql) => client.query(sql);
+    close = () => client.end();
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'atrium-bench-floor-'));
+    const db = await PGlite.create(dir);
+    run = (sql) => db.query(sql);
+    close = async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  try {
+    await run('CREATE TABLE bench_floor (id int PRIMARY KEY, v bigint NOT NULL)');
+    await run('INSERT INTO bench_floor VALUES (1, 0)');
+    const times = [];
+    for (let i = 0; i < 1200; i++) {
+      const started = performance.now();
+      await run('UPDATE bench_floor SET v = v + 1 WHERE id = 1');
+      if (i >= 200) times.push(performance.now() - started);
+    }
+    await run('DROP TABLE bench_floor');
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  } finally {
+    await close();
+  }
+}
+
+function report({ engine, loaded, alone, clients, floor }) {
   console.log(`\n${engine}: ${args.seconds} s per measurement, LOG_LEVEL=${args['log-level']}`);
   for (const name of Object.keys(loaded)) {
     const l = loaded[name];
@@ -166,6 +207,10 @@ function report({ engine, loaded, alone, clients }) {
   console.log(
     `  one chat call to the upstream, one at a time: openai SDK ${clients.sdk.toFixed(3)} ms, ` +
       `undici request ${clients.undici.toFixed(3)} ms (SDK / undici ${(clients.sdk / clients.undici).toFixed(2)})`,
+  );
+  console.log(
+    `  one durable one-row UPDATE transaction, one at a time: p50 ${floor.toFixed(3)} ms ` +
+      `(a chat call's hold is at least one, before its upstream call)`,
   );
 }
 

@@ -1,5 +1,7 @@
 // Per-request cost of Atrium's pipeline, on the built server, as ratios measured in one run:
-//   a bare Nest-on-Fastify hello app (scripts/bench-hello.mjs), GET /health/live,
+//   a bare Nest-on-Fastify hello app (scripts/bench-hello.mjs), the same app with only the cheapest form of
+//   the per-request features Atrium keeps (request id, AsyncLocalStorage context, access log, request
+//   metrics: how close any pipeline with them can come to the bare app), GET /health/live,
 //   GET /api/v1/auth/me with an API key and with a JWT, and GET /api/v1/users?limit=1
 //   (a tenant-scoped database read) with a JWT.
 // Usage: npm run bench:pipeline -- [--database-url postgres://postgres@127.0.0.1:5432/postgres]
@@ -47,6 +49,7 @@ function load(url, headers) {
 /** The ratios reported (the median of each round's ratio), with their goals. */
 const RATIOS = [
   ['GET /health/live', 'bare Nest hello', '0.60'],
+  ['hello + features', 'bare Nest hello'],
   ['GET /auth/me (API key)', 'GET /health/live', '0.90'],
   ['GET /auth/me (JWT)', 'GET /health/live', '0.80'],
   ['GET /users?limit=1 (JWT)', 'GET /health/live'],
@@ -54,16 +57,22 @@ const RATIOS = [
 
 async function measure(engine, databaseUrl, redisUrl) {
   const helloPort = 3996;
+  const featuresPort = 3995;
   const port = 3997;
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-pipeline-'));
   const hello = start(join(root, 'scripts/bench-hello.mjs'), { port: helloPort, args: [String(helloPort)] });
+  const featured = start(join(root, 'scripts/bench-hello.mjs'), {
+    port: featuresPort,
+    args: [String(featuresPort), 'features'],
+  });
   const server = start(serverScript, {
     port,
     env: { ...serverEnv({ port, dataDir, databaseUrl, redisUrl, logLevel: args['log-level'] }), ...extraEnv },
   });
   try {
     await hello.ready('/hello');
+    await featured.ready('/hello');
     await server.ready('/health/ready');
     const wanted = (name) => !args.only || args.only.split(',').some((part) => name.includes(part));
     // A signed-in caller only when a selected route needs one.
@@ -72,6 +81,7 @@ async function measure(engine, databaseUrl, redisUrl) {
 
     const cases = [
       ['bare Nest hello', `http://127.0.0.1:${helloPort}/hello`, {}, hello],
+      ['hello + features', `http://127.0.0.1:${featuresPort}/hello`, {}, featured],
       ['GET /health/live', `${base}/health/live`, {}, server],
       ['GET /auth/me (API key)', `${base}/api/v1/auth/me`, { 'x-api-key': key }, server],
       ['GET /auth/me (JWT)', `${base}/api/v1/auth/me`, jwt, server],
@@ -101,6 +111,7 @@ async function measure(engine, databaseUrl, redisUrl) {
   } finally {
     await server.stop();
     await hello.stop();
+    await featured.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
