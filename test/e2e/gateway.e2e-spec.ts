@@ -374,6 +374,44 @@ describe(`generation gateway (${engine})`, () => {
     expect(counter.used).toBeGreaterThan(0);
   });
 
+  it('holds a chat call’s tool definitions as input tokens too', async () => {
+    const { alias } = await upstream([`sk-tools-${unique()}`]);
+    const tenant = await newTenant(t);
+    const plan = await newPlan(t, {
+      tier: `t${unique()}`,
+      quotas: [{ meter: 'input_tokens', limit: 60, period: 'day', scope: 'tenant' }],
+    });
+    await subscribe(t, tenant, plan.code);
+    await grant(t, tenant, 1_000_000);
+    const key = (await tenantKey(t, tenant)).key;
+    const messages = [{ role: 'user', content: 'hello' }];
+    const tool = {
+      type: 'function',
+      function: {
+        name: 'lookup_weather_forecast',
+        description:
+          'Looks up the weather forecast for a city over the coming days: temperatures, wind and rain for each day.',
+        parameters: {
+          type: 'object',
+          properties: {
+            city: { type: 'string', description: 'The city to look the forecast up for' },
+            days: { type: 'integer', description: 'How many days ahead, from one to seven' },
+          },
+          required: ['city'],
+        },
+      },
+    };
+    const called = fake.requests.length;
+    const refused = await chat(key, { model: alias, messages, max_tokens: 5, tools: [tool] });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ code: 'QUOTA_EXCEEDED', meter: 'input_tokens', used: 0, limit: 60 });
+    expect(refused.json().requested).toBeGreaterThan(60);
+    expect(fake.requests).toHaveLength(called);
+    // The same call without the tool fits.
+    expect((await chat(key, { model: alias, messages, max_tokens: 5 })).statusCode).toBe(200);
+    expect(fake.requests).toHaveLength(called + 1);
+  });
+
   it('embeds through the official SDK (floats and base64), metering the input tokens; a chat model is refused', async () => {
     const { alias } = await upstream([`sk-emb-${unique()}`], { task: 'embedding' });
     const chatModel = await upstream([`sk-emb-chat-${unique()}`]);

@@ -581,18 +581,20 @@ export class GatewayService {
   }
 
   /**
-   * The hold of a token-priced call: one request, its prompt with the output it
-   * may produce at the route's prices, and that many input and output tokens on
-   * the token quotas.
+   * The hold of a token-priced call: one request, its input (the messages, and
+   * the tool definitions and response schema upstreams count as input too)
+   * with the output it may produce at the route's prices, and that many input
+   * and output tokens on the token quotas.
    */
   private tokenHold(route: ModelRoute, prompt: number, body: ChatCompletionBody): Hold {
+    const input = prompt + definitionTokens(body);
     const output = outputLimit(body);
     return {
       meter: 'requests',
       quantity: 1,
-      costMicros: costOf(route, { inputTokens: prompt, outputTokens: output }),
+      costMicros: costOf(route, { inputTokens: input, outputTokens: output }),
       alsoHolds: [
-        { meter: 'input_tokens', quantity: prompt },
+        { meter: 'input_tokens', quantity: input },
         { meter: 'output_tokens', quantity: output },
       ],
     };
@@ -744,6 +746,11 @@ export class GatewayService {
 /** What a call costs on the route: input and output tokens at its prices (each rounded up to a micro). */
 const costOf = (route: ModelRoute, usage: Usage) =>
   micros(usage.inputTokens, route.inputPerMTokMicros) + micros(usage.outputTokens, route.outputPerMTokMicros);
+
+/** The tokens of a chat call's tool definitions and response schema, as JSON. */
+const definitionTokens = (body: ChatCompletionBody) =>
+  (body.tools ? countTokens(JSON.stringify(body.tools)) : 0) +
+  (body.response_format?.type === 'json_schema' ? countTokens(JSON.stringify(body.response_format.json_schema)) : 0);
 
 /** The output a chat call may produce: its limit (or the default) for each of its choices. */
 const outputLimit = (body: ChatCompletionBody) =>
