@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import OpenAI from 'openai';
 import { KeyHealth } from '../../src/modules/gateway/key-health.js';
-import { grant, newPlan, subscribe, wallet } from '../helpers/billing.js';
+import { grant, newPlan, type PlanSpec, subscribe, wallet } from '../helpers/billing.js';
 import {
   type Account,
   bearer,
@@ -64,9 +64,9 @@ describe(`generation gateway (${engine})`, () => {
     return { provider, alias, route: created.json() };
   }
 
-  async function tenantOnTier(tier: string, credits = 1_000_000): Promise<TenantFixture> {
+  async function tenantOnTier(tier: string, credits = 1_000_000, spec: PlanSpec = {}): Promise<TenantFixture> {
     const tenant = await newTenant(t);
-    const plan = await newPlan(t);
+    const plan = await newPlan(t, spec);
     expect((await admin('PATCH', `/plans/${plan.id}`, { tier })).statusCode).toBe(200);
     await subscribe(t, tenant, plan.code);
     if (credits > 0) await grant(t, tenant, credits);
@@ -254,14 +254,9 @@ describe(`generation gateway (${engine})`, () => {
 
   it('holds chat tokens on token quotas before the call: racing calls never take more than a quota has left', async () => {
     const { alias } = await upstream([`sk-tokens-${unique()}`]);
-    const tier = `t${unique()}`;
-    const tenant = await newTenant(t);
-    const plan = await newPlan(t, {
-      tier,
+    const tenant = await tenantOnTier(`t${unique()}`, 1_000_000, {
       quotas: [{ meter: 'output_tokens', limit: 20, period: 'day', scope: 'user' }],
     });
-    await subscribe(t, tenant, plan.code);
-    await grant(t, tenant, 1_000_000);
     const member = await newUser(t, tenant, 'member');
     // The fake answers 7 words ("Fake reply to: tell me a story"), one token each, within max_tokens.
     const ask = (token: string, limit: object = { max_tokens: 7 }) =>
@@ -342,13 +337,9 @@ describe(`generation gateway (${engine})`, () => {
 
   it('limits a call that sets no output limit to the output it holds while an output-token quota applies', async () => {
     const { alias } = await upstream([`sk-cap-${unique()}`]);
-    const capped = await newTenant(t);
-    const plan = await newPlan(t, {
-      tier: `t${unique()}`,
+    const capped = await tenantOnTier(`t${unique()}`, 1_000_000, {
       quotas: [{ meter: 'output_tokens', limit: 100_000, period: 'day', scope: 'tenant' }],
     });
-    await subscribe(t, capped, plan.code);
-    await grant(t, capped, 1_000_000);
     const free = await tenantOnTier(`t${unique()}`);
     const messages = [{ role: 'user', content: 'hello' }];
     const sentBy = async (key: string, payload: object) => {
@@ -376,13 +367,9 @@ describe(`generation gateway (${engine})`, () => {
 
   it('holds a chat call’s tool definitions as input tokens too', async () => {
     const { alias } = await upstream([`sk-tools-${unique()}`]);
-    const tenant = await newTenant(t);
-    const plan = await newPlan(t, {
-      tier: `t${unique()}`,
+    const tenant = await tenantOnTier(`t${unique()}`, 1_000_000, {
       quotas: [{ meter: 'input_tokens', limit: 60, period: 'day', scope: 'tenant' }],
     });
-    await subscribe(t, tenant, plan.code);
-    await grant(t, tenant, 1_000_000);
     const key = (await tenantKey(t, tenant)).key;
     const messages = [{ role: 'user', content: 'hello' }];
     const tool = {

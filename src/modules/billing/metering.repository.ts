@@ -47,10 +47,8 @@ const counterHold = (c: QuotaCheck): CounterHold => ({
 export type HoldCheck = QuotaCheck & { quantity?: number };
 
 /** A reservation's hold on a counter: a hold of another meter names the meter and its quantity. */
-const reservationHold = (c: HoldCheck, meter: string): CounterHold =>
-  c.quantity === undefined || c.meter === meter
-    ? counterHold(c)
-    : { ...counterHold(c), meter: c.meter, quantity: c.quantity };
+const reservationHold = (c: HoldCheck): CounterHold =>
+  c.quantity === undefined ? counterHold(c) : { ...counterHold(c), meter: c.meter, quantity: c.quantity };
 
 /** SQLSTATEs the metering functions raise when a hold does not fit (see the metering functions migration). */
 const QUOTA_EXCEEDED_STATE = 'AQ001';
@@ -229,7 +227,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
     prepaid: boolean,
   ): Promise<Reservation | null> {
     const id = randomUUID();
-    const holds = checks.map((check) => reservationHold(check, values.meter));
+    const holds = checks.map(reservationHold);
     let rows: { created_at: Date }[];
     try {
       rows = await this.call<{ created_at: Date }>(

@@ -90,15 +90,13 @@ export class MediaService {
         requestId: item.origin.requestId,
       });
     } catch (err) {
-      await this.blobs.delete(blobKey).catch((cleanup: unknown) => {
-        this.logger.warn(`Could not remove ${blobKey}: ${(cleanup as Error).message}`);
-      });
+      await this.discard({ blobKey });
       throw err;
     }
   }
 
-  /** Removes the stored bytes of an item whose row was rolled back (it was never seen). */
-  async discard(item: Media): Promise<void> {
+  /** Removes the stored bytes of an item whose row was never written or was rolled back (it was never seen). */
+  async discard(item: Pick<Media, 'blobKey'>): Promise<void> {
     await this.blobs.delete(item.blobKey).catch((err: unknown) => {
       this.logger.warn(`Could not remove ${item.blobKey}: ${(err as Error).message}`);
     });
