@@ -15,6 +15,7 @@ import { RecordGenerationFunction1765310000000 } from './1765310000000-record-ge
 import { RecordUsedFunction1765320000000 } from './1765320000000-record-used-function.js';
 import { IngestEventsFunction1765330000000 } from './1765330000000-ingest-events-function.js';
 import { HoldsOnOtherMeters1765340000000 } from './1765340000000-holds-on-other-meters.js';
+import { TenantLexemes1765350000000 } from './1765350000000-tenant-lexemes.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   RecordUsedFunction1765320000000,
   IngestEventsFunction1765330000000,
   HoldsOnOtherMeters1765340000000,
+  TenantLexemes1765350000000,
 ];

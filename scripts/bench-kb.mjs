@@ -343,7 +343,8 @@ function embedder(storage) {
 
 /**
  * Seeds `options.chunks` chunks (in documents of CHUNKS_PER_DOCUMENT) into each tenant's base, as processing
- * would write them: tsvector in the bases' language (the default, `simple`), embeddings of the local model.
+ * would write them: tsvector in the bases' language (the default, `simple`) behind the tenant's tag, embeddings
+ * of the local model.
  * Both tenants get the same texts, so a leak across tenants would show up as equally good hits, and the other
  * tenant's rows weigh on the shared indexes exactly as the bench tenant's do.
  */
@@ -385,7 +386,7 @@ async function seed(query, tenants, queries, options) {
           `INSERT INTO kb_chunks (tenant_id, knowledge_base_id, document_id, ordinal, text, tokens, metadata, tsv,
                                   embedding)
            SELECT $1, $2, c.document_id, c.ordinal, c.text, c.tokens, '{"source":"seed"}',
-                  to_tsvector('simple', c.text), c.embedding::${storage}
+                  atrium_kb_salt($1, to_tsvector('simple', c.text)), c.embedding::${storage}
              FROM unnest($3::uuid[], $4::int[], $5::text[], $6::int[], $7::text[])
                   AS c(document_id, ordinal, text, tokens, embedding)`,
           [
@@ -432,7 +433,7 @@ async function seed(query, tenants, queries, options) {
       CROSS JOIN LATERAL (
         SELECT count(*) AS n FROM kb_chunks c
          WHERE c.tenant_id = $1 AND c.tsv @@ (
-           SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | '))
+           SELECT string_agg(quote_literal(atrium_kb_tag($1) || lexeme), ' | ')::tsquery
              FROM unnest(tsvector_to_array(to_tsvector('simple', q.text))) AS lexeme)
       ) m
       GROUP BY t.chunks`,

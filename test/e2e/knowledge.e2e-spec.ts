@@ -202,6 +202,23 @@ describe(`knowledge bases (${engine})`, () => {
     expect((await keyword(one.tenant.id, baseOne)).length).toBeGreaterThan(0);
     expect(await keyword(two.tenant.id, baseTwo)).toEqual([]);
     expect(await keyword(one.tenant.id, baseTwo)).toEqual([]);
+    // Every lexeme of a chunk sits behind its tenant's tag, so the full-text index lists each tenant's words apart.
+    const tagged = await t.dataSource.query(
+      `SELECT c.tenant_id AS "tenantId", bool_and(starts_with(l, atrium_kb_tag(c.tenant_id))) AS "tagged",
+              count(DISTINCT atrium_kb_tag(c.tenant_id))::int AS "tags"
+         FROM kb_chunks c CROSS JOIN unnest(tsvector_to_array(c.tsv)) AS l
+        WHERE c.tenant_id = ANY($1::uuid[]) GROUP BY c.tenant_id ORDER BY 1`,
+      [[one.tenant.id, two.tenant.id]],
+    );
+    expect(tagged).toEqual(
+      [one.tenant.id, two.tenant.id].sort().map((tenantId) => ({ tenantId, tagged: true, tags: 1 })),
+    );
+    // Tagging keeps positions, weights and quoted lexemes.
+    const [salted] = await t.dataSource.query(
+      `SELECT atrium_kb_salt($1, $$'it''s':1A 'moon':2,5 'x y':3$$::tsvector)::text AS tsv, atrium_kb_tag($1) AS tag`,
+      [one.tenant.id],
+    );
+    expect(salted.tsv).toBe(`'${salted.tag}it''s':1A '${salted.tag}moon':2,5 '${salted.tag}x y':3`);
   });
 
   it('limits a key to chosen bases: others answer 404 and never show in search', async () => {

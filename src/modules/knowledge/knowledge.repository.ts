@@ -41,8 +41,13 @@ const hit = (row: HitRow): ChunkHit => ({
   metadata: row.metadata,
 });
 
-/** The most chunks of one tier keyword search ranks (the first found, when a tier has more). */
-const KEYWORD_CANDIDATES = 300;
+/**
+ * How many chunks of one tier keyword search ranks (the first found, when a
+ * tier has more) to return `limit`: five per hit, at least 50, at most 300.
+ * Ranking reads each candidate's row, so a deeper pool costs reads and
+ * buffer space in proportion, and the top few gain little from it.
+ */
+const keywordCandidates = (limit: number) => Math.min(300, Math.max(50, limit * 5));
 
 export interface SearchScope {
   baseIds: string[];
@@ -125,13 +130,9 @@ export class KnowledgeBasesRepository extends TenantScopedRepository<KnowledgeBa
     return [rows.map(base), total];
   }
 
-  /** The bases among `ids` that exist (all of the tenant's when `ids` is null). */
+  /** The bases among `ids` that exist (all of the tenant's when `ids` is null), oldest first, in one round trip. */
   async existing(ids: string[] | null): Promise<KnowledgeBase[]> {
-    const rows = await this.query<KnowledgeBaseRow>(
-      `SELECT * FROM knowledge_bases WHERE tenant_id = $1 AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
-        ORDER BY created_at, id`,
-      [ids],
-    );
+    const rows = await this.call<KnowledgeBaseRow>(`SELECT * FROM atrium_kb_bases($1, $2, $3::uuid[])`, [ids]);
     return rows.map(base);
   }
 
@@ -297,7 +298,8 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
 
   /**
    * Replaces a document's chunks with `chunks` (with their embeddings, when the
-   * base has a model), in one statement each; the tsvector is made with the base's language.
+   * base has a model), in one statement each; the tsvector is made with the
+   * base's language, its lexemes behind the tenant's tag (atrium_kb_salt).
    */
   async replace(
     document: Pick<KbDocument, 'id' | 'knowledgeBaseId' | 'metadata'>,
@@ -312,7 +314,7 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
     await this.query(
       `INSERT INTO kb_chunks (tenant_id, knowledge_base_id, document_id, ordinal, heading, text, tokens, metadata, tsv, embedding)
        SELECT $1, $2, $3, c.ordinal, c.heading, c.text, c.tokens, $4::jsonb,
-              to_tsvector($5::regconfig, coalesce(c.heading || E'\\n', '') || c.text),
+              atrium_kb_salt($1, to_tsvector($5::regconfig, coalesce(c.heading || E'\\n', '') || c.text)),
               c.embedding::${storage === 'pgvector' ? 'vector' : 'real[]'}
          FROM unnest($6::int[], $7::text[], $8::text[], $9::int[], $10::text[]) AS c(ordinal, heading, text, tokens, embedding)`,
       [
@@ -338,7 +340,7 @@ export class KbChunksRepository extends TenantScopedRepository<KbChunk> {
   async keyword(query: string, language: string, scope: SearchScope): Promise<ChunkHit[]> {
     const rows = await this.callDefiner<HitRow>(
       `SELECT * FROM atrium_kb_keyword($1, $2::regconfig, $3, $4::uuid[], $5::jsonb, $6, $7)`,
-      [language, query, scope.baseIds, JSON.stringify(scope.filter), scope.limit, KEYWORD_CANDIDATES],
+      [language, query, scope.baseIds, JSON.stringify(scope.filter), scope.limit, keywordCandidates(scope.limit)],
     );
     return rows.map(hit);
   }
