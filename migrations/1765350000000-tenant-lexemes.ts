@@ -41,7 +41,7 @@ export class TenantLexemes1765350000000 implements MigrationInterface {
         RETURN regexp_replace(p_tsv::text, ${QUOTED_LEXEME}, '''' || atrium_kb_tag(p_tenant) || '\\1''', 'g')::tsvector`);
     await q.query(`DROP INDEX IF EXISTS "ix_kb_chunks_tenant_tsv"`);
     await q.query(`DROP INDEX IF EXISTS "ix_kb_chunks_tsv"`);
-    await q.query(`UPDATE kb_chunks SET tsv = atrium_kb_salt(tenant_id, tsv)`);
+    await rewriteChunks(q, `UPDATE kb_chunks SET tsv = atrium_kb_salt(tenant_id, tsv)`);
     await q.query(`CREATE INDEX "ix_kb_chunks_tsv" ON "kb_chunks" USING gin ("tsv")`);
 
     await q.query(`
@@ -118,7 +118,8 @@ export class TenantLexemes1765350000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION atrium_kb_bases(uuid, boolean, uuid[])`);
     await q.query(`DROP INDEX "ix_kb_chunks_tsv"`);
-    await q.query(
+    await rewriteChunks(
+      q,
       `UPDATE kb_chunks
           SET tsv = regexp_replace(tsv::text, '''' || atrium_kb_tag(tenant_id) || '((?:[^'']|'''')*)''', '''\\1''', 'g')::tsvector`,
     );
@@ -129,4 +130,18 @@ export class TenantLexemes1765350000000 implements MigrationInterface {
     await earlier.down(q);
     await earlier.up(q);
   }
+}
+
+/**
+ * Runs `update`, which writes every chunk again, with the vector indexes
+ * dropped and then built anew: adding each new row version to an HNSW graph
+ * one at a time costs far more than one build over all of them.
+ */
+async function rewriteChunks(q: QueryRunner, update: string): Promise<void> {
+  const vectorIndexes = (await q.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'kb_chunks' AND indexdef LIKE '%USING hnsw%'`,
+  )) as { indexname: string; indexdef: string }[];
+  for (const { indexname } of vectorIndexes) await q.query(`DROP INDEX "${indexname}"`);
+  await q.query(update);
+  for (const { indexdef } of vectorIndexes) await q.query(indexdef);
 }
