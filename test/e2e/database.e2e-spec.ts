@@ -120,4 +120,60 @@ describe(`migrations on an empty ${engine} database`, () => {
       await drop();
     }
   });
+  it('tags the lexemes of existing chunks with their tenant on the way up and takes the tags off on the way down', async () => {
+    const { dataSource, drop } = await emptyDataSource();
+    const tagging = 'TenantLexemes1765350000000';
+    const applied = async () =>
+      (await dataSource.query(`SELECT count(*)::int AS n FROM migrations WHERE name = $1`, [tagging]))[0].n;
+    try {
+      await dataSource.runMigrations();
+      while ((await applied()) > 0) await dataSource.undoLastMigration();
+      // A chunk as the schema before the tags wrote it, with a vector index where the database has pgvector.
+      const [tenant] = await dataSource.query(`INSERT INTO tenants (name, slug) VALUES ('T', 't') RETURNING id`);
+      const [base] = await dataSource.query(
+        `INSERT INTO knowledge_bases (tenant_id, name) VALUES ($1, 'B') RETURNING id`,
+        [tenant.id],
+      );
+      const [document] = await dataSource.query(
+        `INSERT INTO kb_documents (tenant_id, knowledge_base_id, title, format, content_type, size_bytes, blob_key)
+         VALUES ($1, $2, 'D', 'text', 'text/plain', 1, 'k') RETURNING id`,
+        [tenant.id, base.id],
+      );
+      const [{ pgvector }] = await dataSource.query(
+        `SELECT format_type(atttypid, atttypmod) = 'vector' AS pgvector FROM pg_attribute
+          WHERE attrelid = 'kb_chunks'::regclass AND attname = 'embedding'`,
+      );
+      if (pgvector) {
+        await dataSource.query(
+          `CREATE INDEX "ix_kb_chunks_hnsw_3" ON kb_chunks
+             USING hnsw ((embedding::vector(3)) vector_cosine_ops) WHERE vector_dims(embedding) = 3`,
+        );
+      }
+      await dataSource.query(
+        `INSERT INTO kb_chunks (tenant_id, knowledge_base_id, document_id, ordinal, text, tokens, tsv, embedding)
+         VALUES ($1, $2, $3, 0, 'x', 1, to_tsvector('simple', $4), ${pgvector ? `'[1,2,3]'` : `'{1,2,3}'`})`,
+        [tenant.id, base.id, document.id, "It's the moon, the moon"],
+      );
+      const stored = async () => (await dataSource.query(`SELECT tsv::text AS tsv FROM kb_chunks`))[0].tsv;
+      const untagged = await stored();
+      expect(untagged).toBe(`'it':1 'moon':4,6 's':2 'the':3,5`);
+
+      await dataSource.runMigrations();
+      const tag = `${tenant.id.slice(0, 8)}:`;
+      expect(await stored()).toBe(`'${tag}it':1 '${tag}moon':4,6 '${tag}s':2 '${tag}the':3,5`);
+      const indexes = async () =>
+        (await dataSource.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'kb_chunks' ORDER BY 1`)).map(
+          (r: { indexname: string }) => r.indexname,
+        );
+      expect(await indexes()).toEqual(
+        expect.arrayContaining(['ix_kb_chunks_tsv', ...(pgvector ? ['ix_kb_chunks_hnsw_3'] : [])]),
+      );
+
+      while ((await applied()) > 0) await dataSource.undoLastMigration();
+      expect(await stored()).toBe(untagged);
+      if (pgvector) expect(await indexes()).toContain('ix_kb_chunks_hnsw_3');
+    } finally {
+      await drop();
+    }
+  });
 });
