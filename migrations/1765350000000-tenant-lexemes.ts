@@ -5,6 +5,8 @@ import { ACT_AS_TENANT, TENANT_ROLE } from './tenant-isolation.js';
 const KEYWORD = 'atrium_kb_keyword(uuid, regconfig, text, uuid[], jsonb, int, int)';
 /** A quoted lexeme in a tsvector's text form (quotes inside it doubled), as an SQL string literal. */
 const QUOTED_LEXEME = `'''((?:[^'']|'''')*)'''`;
+/** PostgreSQL's longest lexeme; one that its tag would make longer is left out (the parser drops longer words too). */
+const MAX_LEXEME_BYTES = 2047;
 
 /**
  * Keyword search walks only its tenant's postings, in a plain GIN index.
@@ -19,7 +21,7 @@ const QUOTED_LEXEME = `'''((?:[^'']|'''')*)'''`;
  * the words did; it is replaced by a GIN index on the tsvector alone.
  *
  * atrium_kb_salt(tenant, tsvector) tags a tsvector (positions and weights
- * kept); atrium_kb_keyword is as before but for the tagged words, and checks
+ * kept; a lexeme too long to carry the tag, such as an encoded blob, is left out); atrium_kb_keyword is as before but for the tagged words, and checks
  * the tenant and base conditions on each row found rather than through an
  * index: the planner would otherwise AND the full-text bitmap with one of
  * ix_kb_chunks_base, which lists every chunk of the base.
@@ -38,7 +40,10 @@ export class TenantLexemes1765350000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION atrium_kb_salt(p_tenant uuid, p_tsv tsvector) RETURNS tsvector
         LANGUAGE sql IMMUTABLE PARALLEL SAFE
-        RETURN regexp_replace(p_tsv::text, ${QUOTED_LEXEME}, '''' || atrium_kb_tag(p_tenant) || '\\1''', 'g')::tsvector`);
+        RETURN regexp_replace(
+          ts_delete(p_tsv, ARRAY(SELECT l FROM unnest(tsvector_to_array(p_tsv)) AS l
+                                  WHERE octet_length(l) > ${MAX_LEXEME_BYTES} - octet_length(atrium_kb_tag(p_tenant))))::text,
+          ${QUOTED_LEXEME}, '''' || atrium_kb_tag(p_tenant) || '\\1''', 'g')::tsvector`);
     await q.query(`DROP INDEX IF EXISTS "ix_kb_chunks_tenant_tsv"`);
     await q.query(`DROP INDEX IF EXISTS "ix_kb_chunks_tsv"`);
     await rewriteChunks(q, `UPDATE kb_chunks SET tsv = atrium_kb_salt(tenant_id, tsv)`);

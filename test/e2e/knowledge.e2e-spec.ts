@@ -219,6 +219,12 @@ describe(`knowledge bases (${engine})`, () => {
       [one.tenant.id],
     );
     expect(salted.tsv).toBe(`'${salted.tag}it''s':1A '${salted.tag}moon':2,5 '${salted.tag}x y':3`);
+    // A word the tag would make longer than a lexeme may be is left out; the rest is kept.
+    const [long] = await t.dataSource.query(
+      `SELECT atrium_kb_salt($1, to_tsvector('simple', repeat('a', 2045) || ' moon'))::text AS tsv`,
+      [one.tenant.id],
+    );
+    expect(long.tsv).toBe(`'${salted.tag}moon':2`);
   });
 
   it('limits a key to chosen bases: others answer 404 and never show in search', async () => {
