@@ -3,8 +3,10 @@ import { KnowledgeSearchFunctions1765300000000 } from './1765300000000-knowledge
 import { ACT_AS_TENANT, TENANT_ROLE } from './tenant-isolation.js';
 
 const KEYWORD = 'atrium_kb_keyword(uuid, regconfig, text, uuid[], jsonb, int, int)';
-/** A quoted lexeme in a tsvector's text form (quotes inside it doubled), as an SQL string literal. */
-const QUOTED_LEXEME = `'''((?:[^'']|'''')*)'''`;
+/** A lexeme's text inside its quotes in a tsvector's text form (quotes in it doubled), captured; SQL-quoted. */
+const LEXEME_TEXT = `((?:[^'']|'''')*)`;
+/** A quoted lexeme in a tsvector's text form, as an SQL string literal. */
+const QUOTED_LEXEME = `'''${LEXEME_TEXT}'''`;
 /** PostgreSQL's longest lexeme; one that its tag would make longer is left out (the parser drops longer words too). */
 const MAX_LEXEME_BYTES = 2047;
 
@@ -21,7 +23,8 @@ const MAX_LEXEME_BYTES = 2047;
  * the words did; it is replaced by a GIN index on the tsvector alone.
  *
  * atrium_kb_salt(tenant, tsvector) tags a tsvector (positions and weights
- * kept; a lexeme too long to carry the tag, such as an encoded blob, is left out); atrium_kb_keyword is as before but for the tagged words, and checks
+ * kept; a lexeme too long to carry the tag, such as an encoded blob, is left
+ * out). atrium_kb_keyword is as before but for the tagged words, and checks
  * the tenant and base conditions on each row found rather than through an
  * index: the planner would otherwise AND the full-text bitmap with one of
  * ix_kb_chunks_base, which lists every chunk of the base.
@@ -126,7 +129,7 @@ export class TenantLexemes1765350000000 implements MigrationInterface {
     await rewriteChunks(
       q,
       `UPDATE kb_chunks
-          SET tsv = regexp_replace(tsv::text, '''' || atrium_kb_tag(tenant_id) || '((?:[^'']|'''')*)''', '''\\1''', 'g')::tsvector`,
+          SET tsv = regexp_replace(tsv::text, '''' || atrium_kb_tag(tenant_id) || '${LEXEME_TEXT}''', '''\\1''', 'g')::tsvector`,
     );
     await q.query(`DROP FUNCTION atrium_kb_salt(uuid, tsvector)`);
     await q.query(`DROP FUNCTION atrium_kb_tag(uuid)`);
