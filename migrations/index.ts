@@ -16,6 +16,7 @@ import { RecordUsedFunction1765320000000 } from './1765320000000-record-used-fun
 import { IngestEventsFunction1765330000000 } from './1765330000000-ingest-events-function.js';
 import { HoldsOnOtherMeters1765340000000 } from './1765340000000-holds-on-other-meters.js';
 import { TenantLexemes1765350000000 } from './1765350000000-tenant-lexemes.js';
+import { ChargeCovered1765360000000 } from './1765360000000-charge-covered.js';
 
 /** Every migration, in order. A new migration file is added here once and never edited after it lands. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   IngestEventsFunction1765330000000,
   HoldsOnOtherMeters1765340000000,
   TenantLexemes1765350000000,
+  ChargeCovered1765360000000,
 ];

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { counters, grant, newPlan, postEvents, reserve, subscribe, wallet } from '../helpers/billing.js';
-import { bearer, newTenant, newUser, type Account, type TenantFixture } from '../helpers/factories.js';
+import {
+  bearer,
+  newTenant,
+  newUser,
+  superAdmin,
+  type Account,
+  type TenantFixture,
+  unique,
+} from '../helpers/factories.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 const engine = process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite';
@@ -152,5 +160,92 @@ describe(`billing invariants under concurrency (${engine})`, () => {
     expect(state.reserved).toBe(0);
     expect(state.balance).toBe(state.ledgerSum);
     expect(await counters(t, tenant.id, 'images')).toEqual([expect.objectContaining({ reserved: 0 })]);
+  });
+  it('charges embeddings the built-in provider answers in one statement: racing calls take exactly what the quota or the balance allows', async () => {
+    // A priced route to the built-in provider: 1 micro per token, and one token per call of input 'x'.
+    const root = bearer((await superAdmin(t)).accessToken);
+    const provider = await t.http({
+      method: 'POST',
+      url: '/api/v1/providers',
+      headers: root,
+      payload: { name: `local-${unique()}`, kind: 'local' },
+    });
+    const alias = `embed-${unique()}`;
+    const route = await t.http({
+      method: 'POST',
+      url: '/api/v1/model-routes',
+      headers: root,
+      payload: {
+        alias,
+        task: 'embedding',
+        targets: [{ providerId: provider.json().id, model: 'local-embedding' }],
+        inputPerMTokMicros: 1_000_000,
+      },
+    });
+    expect([provider.statusCode, route.statusCode]).toEqual([201, 201]);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Knowledge search embeds its query on `embedding_tokens`; the embeddings API counts `requests`.
+      // Rounds 0, 1 and 4 run out of quota (8), rounds 2 and 3 out of credits (5 micros).
+      const viaSearch = round % 2 === 0;
+      const meter = viaSearch ? 'embedding_tokens' : 'requests';
+      const quotaBound = round % 4 < 2;
+      const { tenant, member } = await tenantOn({
+        quotas: [{ meter, limit: quotaBound ? 8 : 1000, period: 'day', scope: 'user' }],
+      });
+      const granted = quotaBound ? 1000 : 5;
+      await grant(t, tenant, granted);
+      const headers = bearer(member.accessToken);
+      if (viaSearch) {
+        const base = await t.http({
+          method: 'POST',
+          url: '/api/v1/knowledge/bases',
+          headers,
+          payload: { name: 'race', settings: { embeddingModel: alias } },
+        });
+        expect(base.statusCode).toBe(201);
+      }
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          viaSearch
+            ? t.http({
+                method: 'POST',
+                url: '/api/v1/knowledge/search',
+                headers,
+                payload: { query: 'x', mode: 'vector' },
+              })
+            : t.http({ method: 'POST', url: '/api/v1/embeddings', headers, payload: { model: alias, input: 'x' } }),
+        ),
+      );
+      const allowed = quotaBound ? 8 : 5;
+      expect({ round, statuses: results.map((r) => r.statusCode).sort() }).toEqual({
+        round,
+        statuses: [...Array(allowed).fill(200), ...Array(20 - allowed).fill(quotaBound ? 429 : 402)],
+      });
+      expect(await counters(t, tenant.id, meter)).toEqual([
+        expect.objectContaining({ period: 'day', used: allowed, reserved: 0 }),
+      ]);
+      expect(await wallet(t, tenant.id)).toEqual({
+        balance: granted - allowed,
+        reserved: 0,
+        shortfall: 0,
+        ledgerSum: granted - allowed,
+      });
+      // Each call that went through left a committed reservation, its event and its generation; a refused one nothing.
+      const [rows] = await t.dataSource.query(
+        `SELECT (SELECT array_agg(DISTINCT status) FROM reservations WHERE tenant_id = $1) AS statuses,
+                (SELECT count(*)::int FROM reservations WHERE tenant_id = $1) AS reservations,
+                (SELECT count(*)::int FROM usage_events WHERE tenant_id = $1 AND meter = $2) AS events,
+                (SELECT count(*)::int FROM generations WHERE tenant_id = $1 AND status = 'succeeded') AS generations,
+                (SELECT sum(quantity)::int FROM usage_daily WHERE tenant_id = $1 AND meter = $2) AS daily`,
+        [tenant.id, meter],
+      );
+      expect({ ...rows, statuses: [rows.statuses].flat() }).toEqual({
+        statuses: ['committed'],
+        reservations: allowed,
+        events: allowed,
+        generations: allowed,
+        daily: allowed,
+      });
+    }
   });
 });

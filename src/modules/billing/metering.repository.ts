@@ -218,34 +218,12 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
    * with the same key is waited for: whichever commits first wins); throws a
    * HoldRefused, having written nothing, when a counter or the wallet has no room.
    */
-  async createHolding(
-    values: Pick<
-      Reservation,
-      'userId' | 'apiKeyId' | 'meter' | 'quantity' | 'estimatedCostMicros' | 'idempotencyKey' | 'expiresAt'
-    >,
-    checks: HoldCheck[],
-    prepaid: boolean,
-  ): Promise<Reservation | null> {
+  async createHolding(values: NewReservation, checks: HoldCheck[], prepaid: boolean): Promise<Reservation | null> {
     const id = randomUUID();
-    const holds = checks.map(reservationHold);
+    const reserve = reserveCall(values, checks, prepaid, 4);
     let rows: { created_at: Date }[];
     try {
-      rows = await this.call<{ created_at: Date }>(
-        `SELECT created_at FROM atrium_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          id,
-          values.userId,
-          values.apiKeyId,
-          values.meter,
-          values.quantity,
-          values.estimatedCostMicros,
-          prepaid,
-          JSON.stringify(holds),
-          checks.map((c) => c.limit),
-          values.idempotencyKey,
-          values.expiresAt,
-        ],
-      );
+      rows = await this.call<{ created_at: Date }>(`SELECT created_at FROM ${reserve.sql}`, [id, ...reserve.params]);
     } catch (err) {
       throw HoldRefused.from(err) ?? err;
     }
@@ -256,7 +234,7 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
       tenantId: '',
       id,
       walletHoldMicros: prepaid ? values.estimatedCostMicros : 0,
-      holds,
+      holds: reserve.holds,
       status: 'held',
       createdAt: new Date(row.created_at),
       settledAt: null,
@@ -265,56 +243,44 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
 
   /** Commits a held reservation in one database call (see the metering functions migration). */
   async commitHeld(id: string, input: CommitCall): Promise<CommitOutcome> {
-    const params: unknown[] = [
-      id,
-      input.actor === 'any',
-      input.actor === 'any' ? null : input.actor,
-      input.now,
-      input.quantity ?? null,
-      input.costMicros ?? null,
-      input.prepaidPlan,
-      input.model ?? null,
-      input.provider ?? null,
-      input.metadata === undefined ? null : JSON.stringify(input.metadata),
-      input.clientIp,
-      input.requestId,
-    ];
-    // What the same statement also does once the commit has succeeded: record usage on other meters, and
-    // the caller's own record. ($1 and $2 are the tenant and the row-level-security flag.)
-    const afterwards: string[] = [];
-    const alsoUsed = input.alsoUsed ?? [];
-    if (alsoUsed.length > 0) {
-      params.push(
-        JSON.stringify(
-          alsoUsed.map((u) => ({ meter: u.meter, quantity: u.quantity, counters: u.counters.map(counterHold) })),
-        ),
-      );
-      afterwards.push(
-        `atrium_record_used($1, $2, r.c->'reservation', $${params.length + 2}::jsonb, $6, $10, $11, $13, $14)`,
-      );
+    const commit = commitStatement(id, input);
+    const [row] = await this.call<{ outcome: CommitOutcomeRow }>(commit.sql(`${COMMIT} AS r(c)`), commit.params);
+    return outcomeOf(row.outcome);
+  }
+
+  /**
+   * Creates a reservation and commits it in the same database call: what
+   * createHolding then commitHeld do, in one transaction, for usage that has
+   * already happened with nothing in flight to hold room for (an answer made
+   * in-process). Its quota holds are taken and settled alike; when `prepaid`,
+   * the reservation holds no credits but the statement is refused unless the
+   * balance covered the cost (atrium_require_covered, see its migration), so
+   * the tenant's wallet row is locked from the debit on only. A counter or
+   * wallet without room refuses it (a HoldRefused, nothing written). Null when
+   * a reservation with its idempotency key exists.
+   */
+  async createCommitted(
+    values: NewReservation,
+    checks: HoldCheck[],
+    prepaid: boolean,
+    input: CommitCall,
+  ): Promise<CommitOutcome | null> {
+    const commit = commitStatement(randomUUID(), input);
+    // The reservation's id is the commit's ($3); the reservation's own parameters follow the commit's.
+    const reserve = reserveCall(values, checks, false, commit.params.length + 3);
+    // The lateral reference makes the commit run on the reservation's row, after it is written.
+    const from = `${reserve.sql} CROSS JOIN LATERAL (SELECT ${COMMIT} WHERE h.created_at IS NOT NULL) AS r(c)`;
+    const covered = prepaid ? [`atrium_require_covered($1, $2, r.c)`] : [];
+    let rows: { outcome: CommitOutcomeRow }[];
+    try {
+      rows = await this.call<{ outcome: CommitOutcomeRow }>(commit.sql(from, covered), [
+        ...commit.params,
+        ...reserve.params,
+      ]);
+    } catch (err) {
+      throw HoldRefused.from(err) ?? err;
     }
-    if (input.alongside) {
-      afterwards.push(input.alongside.sql(params.length + 3));
-      params.push(...input.alongside.params);
-    }
-    const commit = `atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
-    const [row] = await this.call<{ outcome: CommitOutcomeRow }>(
-      afterwards.length === 0
-        ? `SELECT ${commit} AS outcome`
-        : `SELECT r.c AS outcome${afterwards.map((call, i) => `, CASE WHEN r.c->>'outcome' = 'committed' THEN ${call} END AS after${i}`).join('')}
-             FROM ${commit} AS r(c)`,
-      params,
-    );
-    const outcome = row.outcome;
-    if (outcome.outcome !== 'committed') return outcome;
-    return {
-      outcome: 'committed',
-      reservation: reservationOf(outcome.reservation),
-      quantity: Number(outcome.quantity),
-      costMicros: Number(outcome.cost),
-      debitedMicros: Number(outcome.debited),
-      shortfallMicros: Number(outcome.shortfall),
-    };
+    return rows.length === 0 ? null : outcomeOf(rows[0].outcome);
   }
 
   /** Ends a hold that is locked in this unit of work, without use: released or expired. */
@@ -335,4 +301,93 @@ export class ReservationsRepository extends TenantScopedRepository<Reservation> 
     const [row] = await this.lock({ id });
     return row ?? null;
   }
+}
+
+type NewReservation = Pick<
+  Reservation,
+  'userId' | 'apiKeyId' | 'meter' | 'quantity' | 'estimatedCostMicros' | 'idempotencyKey' | 'expiresAt'
+>;
+
+const COMMIT = `atrium_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
+
+/**
+ * The call of atrium_reserve, aliased h(created_at): the tenant, the row-level-security flag and the
+ * reservation's id are $1, $2 and $3; its other parameters are numbered from `$first`.
+ */
+function reserveCall(values: NewReservation, checks: HoldCheck[], prepaid: boolean, first: number) {
+  const holds = checks.map(reservationHold);
+  const params = [
+    values.userId,
+    values.apiKeyId,
+    values.meter,
+    values.quantity,
+    values.estimatedCostMicros,
+    prepaid,
+    JSON.stringify(holds),
+    checks.map((c) => c.limit),
+    values.idempotencyKey,
+    values.expiresAt,
+  ];
+  const numbered = params.map((_, i) => `$${first + i}`).join(', ');
+  return { sql: `atrium_reserve($1, $2, $3, ${numbered}) AS h(created_at)`, params, holds };
+}
+
+/**
+ * The statement that commits reservation `id` (its outcome as r(c), from the FROM clause `sql` is given)
+ * with what it also does once the commit has succeeded: record usage on other meters, and the caller's own
+ * record; `checks` are calls that may still refuse the whole statement. Its parameters follow the tenant
+ * and the row-level-security flag ($1, $2): the commit's from $3.
+ */
+function commitStatement(
+  id: string,
+  input: CommitCall,
+): { sql: (from: string, checks?: string[]) => string; params: unknown[] } {
+  const params: unknown[] = [
+    id,
+    input.actor === 'any',
+    input.actor === 'any' ? null : input.actor,
+    input.now,
+    input.quantity ?? null,
+    input.costMicros ?? null,
+    input.prepaidPlan,
+    input.model ?? null,
+    input.provider ?? null,
+    input.metadata === undefined ? null : JSON.stringify(input.metadata),
+    input.clientIp,
+    input.requestId,
+  ];
+  const afterwards: string[] = [];
+  const alsoUsed = input.alsoUsed ?? [];
+  if (alsoUsed.length > 0) {
+    params.push(
+      JSON.stringify(
+        alsoUsed.map((u) => ({ meter: u.meter, quantity: u.quantity, counters: u.counters.map(counterHold) })),
+      ),
+    );
+    afterwards.push(
+      `atrium_record_used($1, $2, r.c->'reservation', $${params.length + 2}::jsonb, $6, $10, $11, $13, $14)`,
+    );
+  }
+  if (input.alongside) {
+    afterwards.push(input.alongside.sql(params.length + 3));
+    params.push(...input.alongside.params);
+  }
+  const after = afterwards.map((call, i) => `, CASE WHEN r.c->>'outcome' = 'committed' THEN ${call} END AS after${i}`);
+  return {
+    sql: (from, checks = []) =>
+      `SELECT r.c AS outcome${after.join('')}${checks.map((check, i) => `, ${check} AS check${i}`).join('')} FROM ${from}`,
+    params,
+  };
+}
+
+function outcomeOf(outcome: CommitOutcomeRow): CommitOutcome {
+  if (outcome.outcome !== 'committed') return outcome;
+  return {
+    outcome: 'committed',
+    reservation: reservationOf(outcome.reservation),
+    quantity: Number(outcome.quantity),
+    costMicros: Number(outcome.cost),
+    debitedMicros: Number(outcome.debited),
+    shortfallMicros: Number(outcome.shortfall),
+  };
 }

@@ -13,6 +13,7 @@ import type { Reservation } from './entities/usage.entity.js';
 import {
   type CommitAlongside,
   type CommitCall,
+  type CommitOutcome,
   counterKey,
   type HoldCheck,
   HoldRefused,
@@ -144,45 +145,17 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async reserve(input: ReserveInput): Promise<Reservation> {
-    const userId = await this.subjectOf(input.userId);
-    const others = (input.alsoHolds ?? []).filter((h) => h.quantity > 0 && h.meter !== input.meter);
-    await this.assertMeters([input.meter, ...others.map((h) => h.meter)]);
-    await this.credits.ensureIncluded();
-    const now = this.clock.now();
-    const checks: HoldCheck[] = lockOrder(
-      (await this.policy.allChecks(userId, now)).flatMap((check) => {
-        if (check.meter === input.meter) return [check];
-        const other = others.find((h) => h.meter === check.meter);
-        return other ? [{ ...check, quantity: other.quantity }] : [];
-      }),
-    );
-    const estimate = input.estimatedCostMicros ?? 0;
+    const hold = await this.holdOf(input);
     let reservation: Reservation | null;
     try {
-      reservation = await this.reservations.createHolding(
-        {
-          userId,
-          apiKeyId: this.context.principal.apiKeyId ?? null,
-          meter: input.meter,
-          quantity: input.quantity,
-          estimatedCostMicros: estimate,
-          idempotencyKey: input.idempotencyKey,
-          expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
-        },
-        checks,
-        await this.prepaid(),
-      );
+      reservation = await this.reservations.createHolding(hold.values, hold.checks, hold.prepaid);
     } catch (err) {
-      if (!(err instanceof HoldRefused)) throw err;
-      const refusedCheck = checks[err.check];
-      throw err.refused === 'quota'
-        ? await this.quotaExceeded(refusedCheck, refusedCheck.quantity ?? input.quantity)
-        : await this.insufficientCredits(estimate);
+      throw await this.refusal(err, hold, input);
     }
     if (reservation) return reservation;
     // A reservation with this key exists (or a parallel one just committed): answer with it.
     const existing = await this.reservations.findByIdempotencyKey(input.idempotencyKey);
-    return this.sameReservation(existing!, input, userId);
+    return this.sameReservation(existing!, input, hold.values.userId);
   }
 
   /**
@@ -204,24 +177,98 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     /** The caller's own record, written by the same statement once the commit has succeeded. */
     alongside?: CommitAlongside,
   ): Promise<Committed> {
-    const now = this.clock.now();
+    const call = await this.commitCallOf(input, origin, alongside);
     const uses = alsoUsed?.uses.filter((u) => u.quantity > 0) ?? [];
-    let extra: CommitCall['alsoUsed'];
     if (uses.length > 0) {
-      const checks = await this.policy.allChecks(alsoUsed!.forUser, now);
-      extra = uses.map((u) => ({ ...u, counters: checks.filter((c) => c.meter === u.meter) }));
+      const checks = await this.policy.allChecks(alsoUsed!.forUser, call.now);
+      call.alsoUsed = uses.map((u) => ({ ...u, counters: checks.filter((c) => c.meter === u.meter) }));
     }
+    return this.settled(await this.reservations.commitHeld(id, call), call);
+  }
+
+  /**
+   * Reserves and commits at once, for usage that has already happened with
+   * nothing in flight to hold room for (an answer made in-process): the checks
+   * of reserve — a quota without room, or credits that do not cover the cost,
+   * refuse it, having written nothing — and the records of reserve then
+   * commit, in one statement. `input.idempotencyKey` must be new.
+   */
+  async charge(
+    input: Omit<ReserveInput, 'alsoHolds'>,
+    commit: CommitInput,
+    origin: RequestOrigin,
+    alongside?: CommitAlongside,
+  ): Promise<Committed> {
+    const hold = await this.holdOf(input);
+    const call = await this.commitCallOf(commit, origin, alongside);
+    let outcome: CommitOutcome | null;
+    try {
+      outcome = await this.reservations.createCommitted(hold.values, hold.checks, hold.prepaid, call);
+    } catch (err) {
+      throw await this.refusal(err, hold, input);
+    }
+    if (!outcome) throw new Error('A charge needs an idempotency key of its own');
+    return this.settled(outcome, call);
+  }
+
+  /** What a reservation holds, and on which counters (in lock order), for `input`. */
+  private async holdOf(input: ReserveInput) {
+    const userId = await this.subjectOf(input.userId);
+    const others = (input.alsoHolds ?? []).filter((h) => h.quantity > 0 && h.meter !== input.meter);
+    await this.assertMeters([input.meter, ...others.map((h) => h.meter)]);
+    await this.credits.ensureIncluded();
+    const now = this.clock.now();
+    const checks: HoldCheck[] = lockOrder(
+      (await this.policy.allChecks(userId, now)).flatMap((check) => {
+        if (check.meter === input.meter) return [check];
+        const other = others.find((h) => h.meter === check.meter);
+        return other ? [{ ...check, quantity: other.quantity }] : [];
+      }),
+    );
+    const values = {
+      userId,
+      apiKeyId: this.context.principal.apiKeyId ?? null,
+      meter: input.meter,
+      quantity: input.quantity,
+      estimatedCostMicros: input.estimatedCostMicros ?? 0,
+      idempotencyKey: input.idempotencyKey,
+      expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+    };
+    return { values, checks, prepaid: await this.prepaid() };
+  }
+
+  /** The error for a hold the database refused (a quota or the wallet without room); other errors as they are. */
+  private async refusal(
+    err: unknown,
+    hold: { checks: HoldCheck[]; values: { estimatedCostMicros: number } },
+    input: ReserveInput,
+  ) {
+    if (!(err instanceof HoldRefused)) return err;
+    const refusedCheck = hold.checks[err.check];
+    return err.refused === 'quota'
+      ? await this.quotaExceeded(refusedCheck, refusedCheck.quantity ?? input.quantity)
+      : await this.insufficientCredits(hold.values.estimatedCostMicros);
+  }
+
+  private async commitCallOf(
+    input: CommitInput,
+    origin: RequestOrigin,
+    alongside?: CommitAlongside,
+  ): Promise<CommitCall> {
     const principal = this.context.principal;
-    const outcome = await this.reservations.commitHeld(id, {
+    return {
       ...input,
       actor: actsForTenant(principal) ? 'any' : principal.kind === 'user' ? principal.userId! : null,
-      now,
+      now: this.clock.now(),
       prepaidPlan: await this.prepaid(),
       clientIp: origin.clientIp,
       requestId: origin.requestId,
-      alsoUsed: extra,
       alongside,
-    });
+    };
+  }
+
+  /** A commit's outcome: the committed usage (counted in the metrics), or the error it was refused with. */
+  private settled(outcome: CommitOutcome, call: CommitCall): Committed {
     switch (outcome.outcome) {
       case 'not_found':
         throw reservationNotFound();
@@ -236,7 +283,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
         );
     }
     this.metrics.usageEvents.inc({ meter: outcome.reservation.meter, result: 'accepted' });
-    for (const use of extra ?? []) this.metrics.usageEvents.inc({ meter: use.meter, result: 'accepted' });
+    for (const use of call.alsoUsed ?? []) this.metrics.usageEvents.inc({ meter: use.meter, result: 'accepted' });
     if (outcome.debitedMicros > 0) this.metrics.creditsDebited.inc(outcome.debitedMicros);
     const { outcome: _committed, ...committed } = outcome;
     return committed;

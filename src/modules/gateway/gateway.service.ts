@@ -67,13 +67,17 @@ interface Hold {
   alsoHolds?: { meter: string; quantity: number }[];
 }
 
-/** A call in progress: its route, its hold, whether it streams, when it started, where it came from. */
-interface Metered {
+/** A call: its route, whether it streams, when it started, where it came from. */
+interface Call {
   route: ModelRoute;
-  reservation: { id: string; userId: string | null; holds: CounterHold[] };
   stream: boolean;
   started: number;
   origin: RequestOrigin;
+}
+
+/** A call in progress and its hold. */
+interface Metered extends Call {
+  reservation: { id: string; userId: string | null; holds: CounterHold[] };
 }
 
 type ImagesAnswer = ImagesResponseDto;
@@ -94,6 +98,15 @@ interface Answered<T> {
   value: T;
   provider: Provider;
   target: RouteTarget;
+}
+
+/** The built-in provider's answer; a request it cannot answer is rejected (400). */
+function answerLocally<T>(local: (model: string) => T, target: RouteTarget, provider: Provider): Answered<T> {
+  try {
+    return { value: local(target.model), provider, target };
+  } catch (err) {
+    throw failureError({ kind: 'rejected', message: (err as Error).message, status: 400 });
+  }
 }
 
 const micros = (tokens: number, perMillion: number) => Math.ceil((tokens * perMillion) / 1_000_000);
@@ -256,23 +269,29 @@ export class GatewayService {
     const resolved = await this.resolve('embedding', body.model);
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
-    const metered = await this.begin(
-      resolved.route,
-      { meter: 'requests', quantity: 1, costMicros: costOf(resolved.route, { inputTokens: tokens, outputTokens: 0 }) },
-      false,
-      origin,
-    );
-    const answered = await this.callMetered(
-      resolved,
-      metered,
-      (model) => localEmbeddings({ ...body, model }),
-      (client, model, options) =>
-        forwardJson<OpenAI.CreateEmbeddingResponse>(client, '/embeddings', { ...body, model }, options),
-    );
-    await this.succeed(metered, answered, {
-      inputTokens: answered.value.usage?.prompt_tokens ?? tokens,
+    const hold: Hold = {
+      meter: 'requests',
+      quantity: 1,
+      costMicros: costOf(resolved.route, { inputTokens: tokens, outputTokens: 0 }),
+    };
+    const local = (model: string) => localEmbeddings({ ...body, model });
+    const usageOf = (answer: OpenAI.CreateEmbeddingResponse) => ({
+      inputTokens: answer.usage?.prompt_tokens ?? tokens,
       outputTokens: 0,
     });
+    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
+    if (resolved.targets[0]?.provider.kind === 'local') {
+      answered = await this.answeredInProcess(resolved, hold, origin, local, (answer) => ({
+        usage: usageOf(answer),
+        quantity: 1,
+      }));
+    } else {
+      const metered = await this.begin(resolved.route, hold, false, origin);
+      answered = await this.callMetered(resolved, metered, local, (client, model, options) =>
+        forwardJson<OpenAI.CreateEmbeddingResponse>(client, '/embeddings', { ...body, model }, options),
+      );
+      await this.succeed(metered, answered, usageOf(answered.value));
+    }
     return { ...answered.value, model: resolved.route.alias };
   }
 
@@ -291,36 +310,80 @@ export class GatewayService {
       1,
       texts.reduce((sum, text) => sum + countTokens(text), 0),
     );
-    const metered = await this.begin(
-      resolved.route,
-      {
-        meter: 'embedding_tokens',
-        quantity: counted,
-        costMicros: costOf(resolved.route, { inputTokens: counted, outputTokens: 0 }),
-      },
-      false,
-      origin,
-    );
-    const answered = await this.callMetered(
-      resolved,
-      metered,
-      (upstreamModel) => localEmbeddings({ model: upstreamModel, input: texts }),
-      (client, upstreamModel, options) =>
+    const hold: Hold = {
+      meter: 'embedding_tokens',
+      quantity: counted,
+      costMicros: costOf(resolved.route, { inputTokens: counted, outputTokens: 0 }),
+    };
+    const local = (upstreamModel: string) => localEmbeddings({ model: upstreamModel, input: texts });
+    const charged = (answer: OpenAI.CreateEmbeddingResponse) => {
+      const used = answer.usage?.prompt_tokens ?? counted;
+      return { usage: { inputTokens: used, outputTokens: 0 }, quantity: Math.min(used, counted) };
+    };
+    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
+    if (resolved.targets[0]?.provider.kind === 'local') {
+      answered = await this.answeredInProcess(resolved, hold, origin, local, charged);
+    } else {
+      const metered = await this.begin(resolved.route, hold, false, origin);
+      answered = await this.callMetered(resolved, metered, local, (client, upstreamModel, options) =>
         forwardJson<OpenAI.CreateEmbeddingResponse>(
           client,
           '/embeddings',
           { model: upstreamModel, input: texts, encoding_format: 'float' },
           options,
         ),
-    );
-    const used = answered.value.usage?.prompt_tokens ?? counted;
-    const usage = { inputTokens: used, outputTokens: 0 };
-    await this.succeed(metered, answered, usage, {
-      quantity: Math.min(used, counted),
-      costMicros: costOf(resolved.route, usage),
-    });
+      );
+      const { usage, quantity } = charged(answered.value);
+      await this.succeed(metered, answered, usage, { quantity, costMicros: costOf(resolved.route, usage) });
+    }
     const vectors = [...answered.value.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-    return { vectors, tokens: used };
+    return { vectors, tokens: answered.value.usage?.prompt_tokens ?? counted };
+  }
+
+  /**
+   * A call the built-in provider answers (the route's first target is local): nothing is in flight to
+   * hold room for, so it is made first, then charged with MeteringService.charge — reserved and
+   * committed in one statement, refused as a reservation would be (the answer is then dropped). A
+   * failure is recorded as the generation, as a metered one is.
+   */
+  private async answeredInProcess<T>(
+    resolved: Resolved,
+    hold: Hold,
+    origin: RequestOrigin,
+    local: (model: string) => T,
+    charged: (answer: T) => { usage: Usage; quantity: number },
+  ): Promise<Answered<T>> {
+    const call: Call = { route: resolved.route, stream: false, started: performance.now(), origin };
+    const { target, provider } = resolved.targets[0];
+    let answered: Answered<T>;
+    try {
+      answered = answerLocally(local, target, provider);
+    } catch (err) {
+      await this.recordFailure(call, err instanceof AppError ? err.code : 'INTERNAL_ERROR');
+      throw err;
+    }
+    const { usage, quantity } = charged(answered.value);
+    const costMicros = costOf(resolved.route, usage);
+    await this.metering.charge(
+      {
+        meter: hold.meter,
+        quantity: hold.quantity,
+        userId: hold.userId,
+        estimatedCostMicros: hold.costMicros,
+        ttlSeconds: hold.ttlSeconds ?? Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
+        idempotencyKey: `generation:${randomUUID()}`,
+      },
+      {
+        quantity,
+        costMicros,
+        model: resolved.route.alias,
+        provider: answered.provider.name,
+        metadata: { ...usage, providerModel: answered.target.model },
+      },
+      origin,
+      recording(this.generationOf(call, answered, usage, costMicros, null)),
+    );
+    return answered;
   }
 
   /** Images from a prompt, each stored as media; `url` answers are signed links on `linkOrigin`. */
@@ -485,13 +548,7 @@ export class GatewayService {
     let attempts = 0;
     let last: Failure | undefined;
     for (const { target, provider } of targets) {
-      if (provider.kind === 'local') {
-        try {
-          return { value: local(target.model), provider, target };
-        } catch (err) {
-          throw failureError({ kind: 'rejected', message: (err as Error).message, status: 400 });
-        }
-      }
+      if (provider.kind === 'local') return answerLocally(local, target, provider);
       for (const key of this.directory.rotation(directory, provider.id)) {
         const remaining = deadline - Date.now();
         if (attempts > MAX_RETRIES || remaining <= 0) break;
@@ -708,7 +765,7 @@ export class GatewayService {
   }
 
   /** Records a failed call's generation (with what answered it, when the failure came after the call). */
-  private async recordFailure<T>(metered: Metered, errorCode: string, answered: Answered<T> | null = null) {
+  private async recordFailure<T>(metered: Call, errorCode: string, answered: Answered<T> | null = null) {
     await this.generations.record(
       this.generationOf(metered, answered, { inputTokens: 0, outputTokens: 0 }, 0, errorCode),
     );
@@ -716,7 +773,7 @@ export class GatewayService {
 
   /** The generation record: succeeded (with what answered it), or failed with `errorCode`. */
   private generationOf<T>(
-    { route, stream, started, origin }: Metered,
+    { route, stream, started, origin }: Call,
     answered: Answered<T> | null,
     usage: Usage,
     cost: number,
