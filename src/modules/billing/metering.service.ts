@@ -199,7 +199,8 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     origin: RequestOrigin,
     alongside?: CommitAlongside,
   ): Promise<Committed> {
-    const hold = await this.holdOf(input);
+    // Holds on other meters would be given back unused by the commit: a charge has none.
+    const hold = await this.holdOf({ ...input, alsoHolds: undefined });
     const call = await this.commitCallOf(commit, origin, alongside);
     let outcome: CommitOutcome | null;
     try {

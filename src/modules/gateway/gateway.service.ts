@@ -10,7 +10,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import { RequestContext } from '../../core/context/request-context.js';
 import { AppError } from '../../core/errors/app-error.js';
 import { Clock } from '../../core/ports/clock.js';
-import { MeteringService, type RequestOrigin } from '../billing/metering.service.js';
+import { MeteringService, type RequestOrigin, type ReserveInput } from '../billing/metering.service.js';
 import type { CounterHold } from '../billing/entities/usage.entity.js';
 import { PlanCache } from '../billing/plan-cache.js';
 import type { ChatCompletionBody, EmbeddingsBody } from './dto/chat.dto.js';
@@ -365,14 +365,7 @@ export class GatewayService {
     const { usage, quantity } = charged(answered.value);
     const costMicros = costOf(resolved.route, usage);
     await this.metering.charge(
-      {
-        meter: hold.meter,
-        quantity: hold.quantity,
-        userId: hold.userId,
-        estimatedCostMicros: hold.costMicros,
-        ttlSeconds: hold.ttlSeconds ?? Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
-        idempotencyKey: `generation:${randomUUID()}`,
-      },
+      this.reservationOf(hold),
       {
         quantity,
         costMicros,
@@ -682,7 +675,13 @@ export class GatewayService {
    */
   private async begin(route: ModelRoute, hold: Hold, stream: boolean, origin: RequestOrigin): Promise<Metered> {
     const started = performance.now();
-    const reservation = await this.metering.reserve({
+    const reservation = await this.metering.reserve(this.reservationOf(hold));
+    return { route, reservation, stream, started, origin };
+  }
+
+  /** The reservation of a call's hold, under an idempotency key of its own. */
+  private reservationOf(hold: Hold): ReserveInput {
+    return {
       meter: hold.meter,
       quantity: hold.quantity,
       userId: hold.userId,
@@ -690,8 +689,7 @@ export class GatewayService {
       ttlSeconds: hold.ttlSeconds ?? Math.ceil(this.config.gateway.timeoutMs / 1000) + 60,
       idempotencyKey: `generation:${randomUUID()}`,
       alsoHolds: hold.alsoHolds,
-    });
-    return { route, reservation, stream, started, origin };
+    };
   }
 
   /** `call`, releasing the hold (and recording the failure) when it fails. */
