@@ -150,7 +150,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     try {
       reservation = await this.reservations.createHolding(hold.values, hold.checks, hold.prepaid);
     } catch (err) {
-      throw await this.refusal(err, hold, input);
+      throw await this.refusal(err, hold);
     }
     if (reservation) return reservation;
     // A reservation with this key exists (or a parallel one just committed): answer with it.
@@ -206,7 +206,7 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
     try {
       outcome = await this.reservations.createCommitted(hold.values, hold.checks, hold.prepaid, call);
     } catch (err) {
-      throw await this.refusal(err, hold, input);
+      throw await this.refusal(err, hold);
     }
     if (!outcome) throw new Error('A charge needs an idempotency key of its own');
     return this.settled(outcome, call);
@@ -239,16 +239,12 @@ export class MeteringService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** The error for a hold the database refused (a quota or the wallet without room); other errors as they are. */
-  private async refusal(
-    err: unknown,
-    hold: { checks: HoldCheck[]; values: { estimatedCostMicros: number } },
-    input: ReserveInput,
-  ) {
+  private async refusal(err: unknown, { checks, values }: Awaited<ReturnType<MeteringService['holdOf']>>) {
     if (!(err instanceof HoldRefused)) return err;
-    const refusedCheck = hold.checks[err.check];
+    const refusedCheck = checks[err.check];
     return err.refused === 'quota'
-      ? await this.quotaExceeded(refusedCheck, refusedCheck.quantity ?? input.quantity)
-      : await this.insufficientCredits(hold.values.estimatedCostMicros);
+      ? await this.quotaExceeded(refusedCheck, refusedCheck.quantity ?? values.quantity)
+      : await this.insufficientCredits(values.estimatedCostMicros);
   }
 
   private async commitCallOf(

@@ -274,24 +274,15 @@ export class GatewayService {
       quantity: 1,
       costMicros: costOf(resolved.route, { inputTokens: tokens, outputTokens: 0 }),
     };
-    const local = (model: string) => localEmbeddings({ ...body, model });
-    const usageOf = (answer: OpenAI.CreateEmbeddingResponse) => ({
-      inputTokens: answer.usage?.prompt_tokens ?? tokens,
-      outputTokens: 0,
-    });
-    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
-    if (resolved.targets[0]?.provider.kind === 'local') {
-      answered = await this.answeredInProcess(resolved, hold, origin, local, (answer) => ({
-        usage: usageOf(answer),
-        quantity: 1,
-      }));
-    } else {
-      const metered = await this.begin(resolved.route, hold, false, origin);
-      answered = await this.callMetered(resolved, metered, local, (client, model, options) =>
+    const { answered } = await this.embedMetered(
+      resolved,
+      hold,
+      origin,
+      (model) => localEmbeddings({ ...body, model }),
+      (client, model, options) =>
         forwardJson<OpenAI.CreateEmbeddingResponse>(client, '/embeddings', { ...body, model }, options),
-      );
-      await this.succeed(metered, answered, usageOf(answered.value));
-    }
+      (answer) => ({ usage: { inputTokens: answer.usage?.prompt_tokens ?? tokens, outputTokens: 0 }, quantity: 1 }),
+    );
     return { ...answered.value, model: resolved.route.alias };
   }
 
@@ -315,44 +306,50 @@ export class GatewayService {
       quantity: counted,
       costMicros: costOf(resolved.route, { inputTokens: counted, outputTokens: 0 }),
     };
-    const local = (upstreamModel: string) => localEmbeddings({ model: upstreamModel, input: texts });
-    const charged = (answer: OpenAI.CreateEmbeddingResponse) => {
-      const used = answer.usage?.prompt_tokens ?? counted;
-      return { usage: { inputTokens: used, outputTokens: 0 }, quantity: Math.min(used, counted) };
-    };
-    let answered: Answered<OpenAI.CreateEmbeddingResponse>;
-    if (resolved.targets[0]?.provider.kind === 'local') {
-      answered = await this.answeredInProcess(resolved, hold, origin, local, charged);
-    } else {
-      const metered = await this.begin(resolved.route, hold, false, origin);
-      answered = await this.callMetered(resolved, metered, local, (client, upstreamModel, options) =>
+    const { answered, usage } = await this.embedMetered(
+      resolved,
+      hold,
+      origin,
+      (upstreamModel) => localEmbeddings({ model: upstreamModel, input: texts }),
+      (client, upstreamModel, options) =>
         forwardJson<OpenAI.CreateEmbeddingResponse>(
           client,
           '/embeddings',
           { model: upstreamModel, input: texts, encoding_format: 'float' },
           options,
         ),
-      );
-      const { usage, quantity } = charged(answered.value);
-      await this.succeed(metered, answered, usage, { quantity, costMicros: costOf(resolved.route, usage) });
-    }
+      (answer) => {
+        const used = answer.usage?.prompt_tokens ?? counted;
+        return { usage: { inputTokens: used, outputTokens: 0 }, quantity: Math.min(used, counted) };
+      },
+    );
     const vectors = [...answered.value.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-    return { vectors, tokens: answered.value.usage?.prompt_tokens ?? counted };
+    return { vectors, tokens: usage.inputTokens };
   }
 
   /**
-   * A call the built-in provider answers (the route's first target is local): nothing is in flight to
-   * hold room for, so it is made first, then charged with MeteringService.charge — reserved and
-   * committed in one statement, refused as a reservation would be (the answer is then dropped). A
-   * failure is recorded as the generation, as a metered one is.
+   * An embedding call, metered: `charged` gives the usage of its answer and the quantity committed on
+   * the hold's meter, at the route's prices. A call the built-in provider answers (the route's first
+   * target is local) has nothing in flight to hold room for: it is made first, then charged with
+   * MeteringService.charge — reserved and committed in one statement, refused as a reservation would
+   * be (the answer is then dropped); its failure is recorded as the generation, as a metered one is.
+   * Any other is reserved, called and committed.
    */
-  private async answeredInProcess<T>(
+  private async embedMetered<T>(
     resolved: Resolved,
     hold: Hold,
     origin: RequestOrigin,
     local: (model: string) => T,
+    upstream: Upstream<T>,
     charged: (answer: T) => { usage: Usage; quantity: number },
-  ): Promise<Answered<T>> {
+  ): Promise<{ answered: Answered<T>; usage: Usage }> {
+    if (resolved.targets[0]?.provider.kind !== 'local') {
+      const metered = await this.begin(resolved.route, hold, false, origin);
+      const answered = await this.callMetered(resolved, metered, local, upstream);
+      const { usage, quantity } = charged(answered.value);
+      await this.succeed(metered, answered, usage, { quantity, costMicros: costOf(resolved.route, usage) });
+      return { answered, usage };
+    }
     const call: Call = { route: resolved.route, stream: false, started: performance.now(), origin };
     const { target, provider } = resolved.targets[0];
     let answered: Answered<T>;
@@ -376,7 +373,7 @@ export class GatewayService {
       origin,
       recording(this.generationOf(call, answered, usage, costMicros, null)),
     );
-    return answered;
+    return { answered, usage };
   }
 
   /** Images from a prompt, each stored as media; `url` answers are signed links on `linkOrigin`. */
